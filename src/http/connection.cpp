@@ -1,0 +1,335 @@
+// Connection: one client socket as an explicit state machine (read request, respond or stream).
+#include "http/connection.hpp"
+
+#include <event2/event.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "http/response.hpp"
+
+namespace mercure {
+
+namespace {
+
+constexpr std::size_t read_chunk = 16 << 10;
+// After a response that closes the connection we stop writing and give the client this long to
+// read it before the socket is closed, so the kernel does not reset it with unread input.
+constexpr std::chrono::seconds linger_time{2};
+
+timeval to_timeval(std::chrono::steady_clock::duration d)
+{
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    if (us < 0)
+        us = 0;
+    return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+} // namespace
+
+Connection::Connection(event_base* base, int fd, std::string peer, ConnectionOwner& owner,
+                       const ConnectionLimits& limits)
+    : fd_(fd), owner_(owner), limits_(limits), peer_(std::move(peer))
+{
+    event_assign(&read_event_, base, fd_, EV_READ | EV_PERSIST, &Connection::on_read_event, this);
+    event_assign(&write_event_, base, fd_, EV_WRITE, &Connection::on_write_event, this);
+}
+
+Connection::~Connection()
+{
+    event_del(&read_event_);
+    event_del(&write_event_);
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void Connection::start()
+{
+    if (limits_.read_timeout.count() > 0) {
+        deadline_ = std::chrono::steady_clock::now() + limits_.read_timeout;
+        has_deadline_ = true;
+    }
+    arm_read_deadline();
+}
+
+void Connection::arm_read_deadline()
+{
+    if (!has_deadline_) {
+        event_add(&read_event_, nullptr);
+        return;
+    }
+    timeval tv = to_timeval(deadline_ - std::chrono::steady_clock::now());
+    event_add(&read_event_, &tv);
+}
+
+// Trampolines: no C++ exception may cross into libevent's C stack.
+void Connection::on_read_event(int, short what, void* arg)
+{
+    auto* self = static_cast<Connection*>(arg);
+    try {
+        self->handle_readable(what);
+    } catch (const std::exception& e) {
+        self->close(std::string("internal error: ") + e.what());
+    }
+}
+
+void Connection::on_write_event(int, short what, void* arg)
+{
+    auto* self = static_cast<Connection*>(arg);
+    try {
+        self->handle_writable(what);
+    } catch (const std::exception& e) {
+        self->close(std::string("internal error: ") + e.what());
+    }
+}
+
+void Connection::handle_readable(short what)
+{
+    if (closed_)
+        return;
+    if (what & EV_TIMEOUT) {
+        switch (state_) {
+        case State::Reading:
+            if (input_.empty()) {
+                close("idle connection timed out");
+            } else {
+                HttpRequest none;
+                respond(none, 408, {{"Content-Type", "text/plain; charset=utf-8"}},
+                        "Request not received within the read timeout.\n", true);
+            }
+            return;
+        case State::Streaming:
+            end_stream("stream lifetime reached");
+            return;
+        case State::Draining:
+            close(close_reason_);
+            return;
+        }
+    }
+    if (state_ == State::Reading)
+        read_requests();
+    else
+        discard_input();
+}
+
+void Connection::read_requests()
+{
+    char buffer[read_chunk];
+    ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+    if (n == 0) {
+        close("client closed the connection");
+        return;
+    }
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            close(std::string("read error: ") + std::strerror(errno));
+        return;
+    }
+    input_.append(buffer, static_cast<std::size_t>(n));
+    process_input();
+    if (!closed_ && state_ == State::Reading)
+        arm_read_deadline();
+}
+
+// While streaming or draining, input is only watched for the client going away.
+void Connection::discard_input()
+{
+    char buffer[4096];
+    ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+    if (n == 0) {
+        close(state_ == State::Draining ? close_reason_ : std::string("client closed the connection"));
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        close(std::string("read error: ") + std::strerror(errno));
+}
+
+void Connection::process_input()
+{
+    while (!closed_ && state_ == State::Reading && !input_.empty()) {
+        HttpRequest request;
+        ParseResult result = parse_request(input_, limits_.request, request);
+        if (result.kind == ParseResult::Kind::NeedMore)
+            return;
+        if (result.kind == ParseResult::Kind::Error) {
+            input_.clear();
+            respond(request, result.status, {{"Content-Type", "text/plain; charset=utf-8"}}, result.reason + "\n", true);
+            return;
+        }
+        input_.erase(0, result.consumed);
+        owner_.on_request(*this, request);
+        if (state_ == State::Reading && limits_.read_timeout.count() > 0) {
+            deadline_ = std::chrono::steady_clock::now() + limits_.read_timeout;
+            has_deadline_ = true;
+        }
+    }
+}
+
+void Connection::respond(const HttpRequest& request, int status, const HeaderList& headers, std::string_view body,
+                         bool close)
+{
+    if (closed_ || state_ != State::Reading)
+        return;
+    bool keep_alive = !close && request.keep_alive();
+    push_bytes(serialize_response(status, headers, body, keep_alive, request.method == "HEAD"));
+    if (!keep_alive)
+        drain_then_close("response sent");
+}
+
+void Connection::begin_stream(const HttpRequest& request, const HeaderList& headers,
+                              std::chrono::milliseconds lifetime)
+{
+    if (closed_ || state_ != State::Reading)
+        return;
+    chunked_ = request.minor_version >= 1;
+    state_ = State::Streaming;
+    std::string().swap(input_);  // a stream never reads another request: free the buffer
+    push_bytes(serialize_stream_head(200, headers, chunked_));
+    has_deadline_ = lifetime.count() > 0;
+    if (has_deadline_)
+        deadline_ = std::chrono::steady_clock::now() + lifetime;
+    if (!closed_)
+        arm_read_deadline();
+}
+
+void Connection::send_frame(const FramePtr& frame)
+{
+    if (closed_ || state_ != State::Streaming)
+        return;
+    if (chunked_)
+        push(frame, 0, static_cast<std::uint32_t>(frame->bytes.size()));
+    else
+        push(frame, frame->event_begin, frame->event_end);
+}
+
+void Connection::end_stream(std::string_view reason)
+{
+    if (closed_ || state_ != State::Streaming)
+        return;
+    if (chunked_)
+        push_bytes("0\r\n\r\n");
+    drain_then_close(reason);
+}
+
+void Connection::drain_then_close(std::string_view reason)
+{
+    if (closed_)
+        return;
+    state_ = State::Draining;
+    close_reason_ = reason;
+    if (queue_head_ == queue_.size()) {
+        // Everything is written: half-close, then wait (bounded) for the client to finish.
+        shutdown(fd_, SHUT_WR);
+        timeval tv = to_timeval(linger_time);
+        event_add(&read_event_, &tv);
+    }
+}
+
+void Connection::close(std::string_view reason)
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    event_del(&read_event_);
+    event_del(&write_event_);
+    queue_.clear();
+    queue_head_ = 0;
+    queued_bytes_ = 0;
+    ::close(fd_);
+    fd_ = -1;
+    owner_.on_closed(*this, reason);
+}
+
+void Connection::push_bytes(std::string bytes)
+{
+    auto frame = std::make_shared<Frame>();
+    frame->bytes = std::move(bytes);
+    frame->event_end = static_cast<std::uint32_t>(frame->bytes.size());
+    auto end = frame->event_end;
+    push(std::move(frame), 0, end);
+}
+
+void Connection::push(FramePtr frame, std::uint32_t begin, std::uint32_t end)
+{
+    if (queue_head_ == queue_.size()) {
+        // Optimistic write: most of the time the socket takes the whole frame at once.
+        ssize_t n = send(fd_, frame->bytes.data() + begin, end - begin, MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(end - begin))
+            return;
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                close(std::string("write error: ") + std::strerror(errno));
+                return;
+            }
+            n = 0;
+        }
+        begin += static_cast<std::uint32_t>(n);
+    }
+    if (queued_bytes_ + (end - begin) > limits_.max_queued_bytes) {
+        close("slow client: more than " + std::to_string(limits_.max_queued_bytes) + " bytes queued");
+        return;
+    }
+    queued_bytes_ += end - begin;
+    queue_.push_back(OutChunk{std::move(frame), begin, end});
+    arm_write();
+}
+
+void Connection::arm_write()
+{
+    if (write_armed_)
+        return;
+    write_armed_ = true;
+    if (limits_.dispatch_timeout.count() > 0) {
+        timeval tv = to_timeval(limits_.dispatch_timeout);
+        event_add(&write_event_, &tv);
+    } else {
+        event_add(&write_event_, nullptr);
+    }
+}
+
+void Connection::handle_writable(short what)
+{
+    write_armed_ = false;
+    if (closed_)
+        return;
+    if (what & EV_TIMEOUT) {
+        close("slow client: no output accepted within the dispatch timeout");
+        return;
+    }
+    flush();
+}
+
+void Connection::flush()
+{
+    while (queue_head_ < queue_.size()) {
+        OutChunk& chunk = queue_[queue_head_];
+        ssize_t n = send(fd_, chunk.frame->bytes.data() + chunk.begin, chunk.end - chunk.begin, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            close(std::string("write error: ") + std::strerror(errno));
+            return;
+        }
+        queued_bytes_ -= static_cast<std::size_t>(n);
+        chunk.begin += static_cast<std::uint32_t>(n);
+        if (chunk.begin < chunk.end)
+            break;
+        chunk.frame.reset();
+        ++queue_head_;
+    }
+    if (queue_head_ < queue_.size()) {
+        arm_write();  // progress (or none yet): wait for writability with a fresh timeout
+        return;
+    }
+    queue_.clear();
+    if (queue_.capacity() > 16)
+        std::vector<OutChunk>().swap(queue_);
+    queue_head_ = 0;
+    if (state_ == State::Draining)
+        drain_then_close(close_reason_);
+}
+
+} // namespace mercure

@@ -1,0 +1,124 @@
+// Connection: one client socket as an explicit state machine (read request, respond or stream).
+#pragma once
+#include <event2/event_struct.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/update.hpp"
+#include "http/request.hpp"
+#include "http/request_parser.hpp"
+
+struct event_base;
+
+namespace mercure {
+
+class Connection;
+
+// What a connection needs from the hub. Both calls happen inside the connection's own event
+// callbacks: the owner must not destroy the connection there, only schedule it.
+class ConnectionOwner {
+public:
+    // A complete request arrived. The owner answers exactly once, synchronously, with respond()
+    // or begin_stream().
+    virtual void on_request(Connection& connection, HttpRequest& request) = 0;
+    // The connection closed (once). `reason` is a one-line explanation for the logs.
+    virtual void on_closed(Connection& connection, std::string_view reason) = 0;
+
+protected:
+    ~ConnectionOwner() = default;
+};
+
+struct ConnectionLimits {
+    RequestLimits request;
+    std::size_t max_queued_bytes = 4 << 20;
+    std::chrono::milliseconds read_timeout{5000};      // to receive a whole request; 0: none
+    std::chrono::milliseconds dispatch_timeout{5000};  // for queued output to make progress; 0: none
+};
+
+// States: Reading (waiting for or parsing a request) -> Reading again after a response (keep-
+// alive), or Streaming (an SSE body that never ends on its own), or Draining (flush what is
+// queued, then close). Output is written optimistically: straight to the socket when nothing is
+// queued, otherwise queued as shared frame references and flushed when the socket is writable.
+// A queue that exceeds max_queued_bytes, or makes no progress for dispatch_timeout, closes the
+// connection: a slow client never costs the hub unbounded memory.
+class Connection {
+public:
+    Connection(event_base* base, int fd, std::string peer, ConnectionOwner& owner, const ConnectionLimits& limits);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Starts reading the first request.
+    void start();
+
+    // Sends a complete response; closes afterwards when the request or `close` asks for it.
+    void respond(const HttpRequest& request, int status, const HeaderList& headers, std::string_view body,
+                 bool close = false);
+
+    // Sends a streaming response head and switches to Streaming. The stream ends cleanly when
+    // `lifetime` elapses (0: never) or end_stream() is called.
+    void begin_stream(const HttpRequest& request, const HeaderList& headers, std::chrono::milliseconds lifetime);
+
+    // Sends one frame on a stream (the chunked view, or the bare event for HTTP/1.0).
+    void send_frame(const FramePtr& frame);
+
+    // Ends a stream cleanly (terminating chunk) and closes once flushed.
+    void end_stream(std::string_view reason);
+
+    // Closes now, dropping queued output.
+    void close(std::string_view reason);
+
+    bool closed() const { return closed_; }
+    bool streaming() const { return state_ == State::Streaming; }
+    const std::string& peer() const { return peer_; }
+    std::size_t queued_bytes() const { return queued_bytes_; }
+    // Replaces the address shown in logs (from trusted forwarding headers).
+    void set_peer(std::string peer) { peer_ = std::move(peer); }
+
+private:
+    enum class State { Reading, Streaming, Draining };
+    struct OutChunk {
+        FramePtr frame;
+        std::uint32_t begin;
+        std::uint32_t end;
+    };
+
+    static void on_read_event(int fd, short what, void* arg);
+    static void on_write_event(int fd, short what, void* arg);
+    void handle_readable(short what);
+    void handle_writable(short what);
+    void read_requests();
+    void discard_input();
+    void process_input();
+    void push(FramePtr frame, std::uint32_t begin, std::uint32_t end);
+    void push_bytes(std::string bytes);
+    void flush();
+    void arm_write();
+    void arm_read_deadline();
+    void drain_then_close(std::string_view reason);
+
+    int fd_;
+    State state_ = State::Reading;
+    bool closed_ = false;
+    bool chunked_ = true;
+    bool write_armed_ = false;
+    ConnectionOwner& owner_;
+    const ConnectionLimits& limits_;
+    std::string peer_;
+    std::string input_;
+    std::string close_reason_;
+    std::vector<OutChunk> queue_;
+    std::size_t queue_head_ = 0;
+    std::size_t queued_bytes_ = 0;
+    std::chrono::steady_clock::time_point deadline_{};
+    bool has_deadline_ = false;
+    struct event read_event_;
+    struct event write_event_;
+};
+
+} // namespace mercure

@@ -1,0 +1,218 @@
+// Hub: the one context of a running hub: event loop, config, keys, registry, connections.
+#include "hub.hpp"
+
+#include <event2/event.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <ctime>
+
+#include "core/publish_form.hpp"
+
+namespace mercure {
+
+namespace {
+
+// How long a graceful stop waits for streams and responses to flush before exiting anyway.
+constexpr std::chrono::seconds drain_limit{5};
+
+ConnectionLimits limits_from(const Config& config)
+{
+    ConnectionLimits limits;
+    limits.request.max_header_size = config.max_header_size;
+    limits.request.max_body_size = config.max_body_size;
+    limits.max_queued_bytes = config.max_queued_bytes;
+    limits.read_timeout = config.read_timeout;
+    limits.dispatch_timeout = config.dispatch_timeout;
+    return limits;
+}
+
+Result<std::shared_ptr<const TokenVerifier>> make_verifier(const JwtKeyConfig& key, std::string_view role)
+{
+    auto algorithm = parse_jwt_algorithm(key.algorithm);
+    if (!algorithm)
+        return Error{"invalid " + std::string(role) + " JWT algorithm \"" + key.algorithm + "\""};
+    auto verifier = TokenVerifier::create(*algorithm, key.key);
+    if (!verifier)
+        return Error{"invalid " + std::string(role) + " JWT key: " + verifier.error().message};
+    return std::move(*verifier);
+}
+
+} // namespace
+
+Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger)
+{
+    std::shared_ptr<const TokenVerifier> publisher;
+    std::shared_ptr<const TokenVerifier> subscriber;
+    if (!config.publisher.key.empty()) {
+        auto verifier = make_verifier(config.publisher, "publisher");
+        if (!verifier)
+            return verifier.error();
+        publisher = std::move(*verifier);
+    }
+    if (!config.subscriber.key.empty()) {
+        auto verifier = make_verifier(config.subscriber, "subscriber");
+        if (!verifier)
+            return verifier.error();
+        subscriber = std::move(*verifier);
+    }
+    event_base* base = event_base_new();
+    if (!base)
+        return Error{"cannot create the event loop"};
+    std::unique_ptr<Hub> hub(new Hub(std::move(config), logger, base));
+    hub->publisher_verifier_ = std::move(publisher);
+    hub->subscriber_verifier_ = std::move(subscriber);
+    return hub;
+}
+
+Hub::Hub(Config config, Logger& logger, event_base* base)
+    : base_(base),
+      config_(std::move(config)),
+      logger_(logger),
+      limits_(limits_from(config_)),
+      heartbeats_(base, config_.heartbeat_interval),
+      stream_opening_(make_frame(":\n"))
+{
+    event_assign(&reaper_, base, -1, 0, &Hub::on_reap, this);
+    event_assign(&drain_timer_, base, -1, 0, &Hub::on_drain_timeout, this);
+    event_assign(&sigint_, base, SIGINT, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
+    event_assign(&sigterm_, base, SIGTERM, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
+    event_add(&sigint_, nullptr);
+    event_add(&sigterm_, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+Hub::~Hub()
+{
+    for (auto& [raw, entry] : connections_) {
+        if (entry.stream)
+            registry_.remove(*entry.stream);
+    }
+    connections_.clear();
+    listeners_.clear();
+    event_del(&reaper_);
+    event_del(&drain_timer_);
+    event_del(&sigint_);
+    event_del(&sigterm_);
+}
+
+Status Hub::listen()
+{
+    auto bound = Listener::bind(base_.get(), config_.addr, *this);
+    if (!bound)
+        return bound.error();
+    for (auto& listener : *bound)
+        listeners_.push_back(std::move(listener));
+    return Ok{};
+}
+
+std::vector<std::string> Hub::listening_on() const
+{
+    std::vector<std::string> out;
+    for (const auto& listener : listeners_)
+        out.push_back(listener->description());
+    return out;
+}
+
+int Hub::run()
+{
+    event_base_dispatch(base_.get());
+    return 0;
+}
+
+void Hub::on_accept(int fd, std::string peer)
+{
+    if (stopping_ || connections_.size() >= config_.max_connections) {
+        ++refused_connections_;
+        ::close(fd);
+        if (!stopping_)
+            logger_.log(LogLevel::Warning, "Connection refused: max_connections reached", {{"REMOTE_ADDR", peer}});
+        return;
+    }
+    auto connection = std::make_unique<Connection>(base_.get(), fd, std::move(peer), *this, limits_);
+    Connection* raw = connection.get();
+    connections_.emplace(raw, ConnectionEntry{std::move(connection), nullptr});
+    raw->start();
+}
+
+void Hub::on_closed(Connection& connection, std::string_view reason)
+{
+    auto it = connections_.find(&connection);
+    if (it == connections_.end())
+        return;
+    if (auto& stream = it->second.stream) {
+        registry_.remove(*stream);
+        heartbeats_.remove(*stream);
+        logger_.log(LogLevel::Info, "Subscriber disconnected",
+                    {{"MERCURE_SUBSCRIBER", stream->subscription().id}, {"REMOTE_ADDR", connection.peer()},
+                     {"REASON", reason}});
+    }
+    schedule_reap(connection);
+}
+
+void Hub::schedule_reap(Connection& connection)
+{
+    doomed_.push_back(&connection);
+    event_active(&reaper_, 0, 0);
+}
+
+void Hub::on_reap(int, short, void* arg)
+{
+    auto* self = static_cast<Hub*>(arg);
+    std::vector<Connection*> doomed;
+    doomed.swap(self->doomed_);
+    for (Connection* connection : doomed)
+        self->connections_.erase(connection);
+    if (self->stopping_)
+        self->finish_if_drained();
+}
+
+void Hub::dispatch(const Update& update)
+{
+    FramePtr frame = make_frame(encode_sse_event(update));
+    registry_.collect_recipients(update, recipients_);
+    for (Subscriber* subscriber : recipients_)
+        subscriber->deliver(frame);
+}
+
+void Hub::stop()
+{
+    if (stopping_)
+        return;
+    stopping_ = true;
+    logger_.log(LogLevel::Notice, "Stopping: ending every stream");
+    for (auto& listener : listeners_)
+        listener->disable();
+    std::vector<Connection*> open;
+    for (auto& [raw, entry] : connections_)
+        open.push_back(raw);
+    for (Connection* connection : open) {
+        if (connection->streaming())
+            connection->end_stream("hub stopping");
+        else if (connection->queued_bytes() == 0)
+            connection->close("hub stopping");
+    }
+    timeval tv{static_cast<time_t>(drain_limit.count()), 0};
+    event_add(&drain_timer_, &tv);
+    finish_if_drained();
+}
+
+void Hub::finish_if_drained()
+{
+    if (connections_.empty() && doomed_.empty())
+        event_base_loopexit(base_.get(), nullptr);
+}
+
+void Hub::on_drain_timeout(int, short, void* arg)
+{
+    auto* self = static_cast<Hub*>(arg);
+    self->logger_.log(LogLevel::Warning, "Drain time exceeded: closing remaining connections");
+    event_base_loopexit(self->base_.get(), nullptr);
+}
+
+void Hub::on_signal(int, short, void* arg)
+{
+    static_cast<Hub*>(arg)->stop();
+}
+
+} // namespace mercure

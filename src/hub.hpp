@@ -1,0 +1,114 @@
+// Hub: the one context of a running hub: event loop, config, keys, registry, connections.
+#pragma once
+#include <event2/event_struct.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/selector_cache.hpp"
+#include "core/subscriber_registry.hpp"
+#include "core/token_verifier.hpp"
+#include "http/connection.hpp"
+#include "http/listener.hpp"
+#include "log.hpp"
+#include "sse/heartbeat_schedule.hpp"
+#include "sse/subscriber_stream.hpp"
+#include "util/percent_encoding.hpp"
+#include "util/result.hpp"
+#include "util/libevent.hpp"
+#include "util/uuid.hpp"
+
+namespace mercure {
+
+// Owns everything a hub needs and nothing is global: several hubs (or, later, several loops)
+// can live in one process. Connections are owned here and destroyed only from the reaper
+// callback, never inside their own callbacks (deferred destruction).
+class Hub final : public ConnectionOwner, public AcceptHandler {
+public:
+    // Builds a hub from a validated config: creates the loop and the token verifiers. Fails
+    // with a one-line reason when a key cannot be used (bad PEM, empty secret).
+    static Result<std::unique_ptr<Hub>> create(Config config, Logger& logger);
+    ~Hub();
+
+    // Binds the configured address and starts accepting.
+    Status listen();
+    // Runs the loop until a graceful stop completes; returns the process exit code.
+    int run();
+    // Begins a graceful stop: no new connections, every stream ended cleanly, bounded drain.
+    void stop();
+    // Descriptions of the bound listeners ("127.0.0.1:3000").
+    std::vector<std::string> listening_on() const;
+
+private:
+    Hub(Config config, Logger& logger, event_base* base);
+
+    // ConnectionOwner and AcceptHandler: called from connection and listener callbacks.
+    void on_request(Connection& connection, HttpRequest& request) override;
+    void on_closed(Connection& connection, std::string_view reason) override;
+    void on_accept(int fd, std::string peer) override;
+
+    // Routes (hub_routes.cpp, hub_publish.cpp, hub_subscribe.cpp).
+    void serve_hub_url(Connection& connection, HttpRequest& request);
+    void serve_preflight(Connection& connection, const HttpRequest& request);
+    void serve_publish(Connection& connection, HttpRequest& request);
+    void serve_subscribe(Connection& connection, HttpRequest& request);
+    void reply(Connection& connection, const HttpRequest& request, int status, std::string_view content_type,
+               std::string_view body, HeaderList headers = {});
+    void reply_error(Connection& connection, const HttpRequest& request, int status, std::string_view reason,
+                     HeaderList headers = {});
+    HeaderList cors_headers(const HttpRequest& request) const;
+    std::string client_address(const Connection& connection, const HttpRequest& request) const;
+
+    // The outcome of checking a request's credentials against one verifier.
+    struct Authentication {
+        bool anonymous = true;
+        bool refused = false;
+        std::string reason;        // why refused (logged at debug level only)
+        TokenSource source = TokenSource::None;
+        TokenClaims claims;
+    };
+    Authentication authenticate(const HttpRequest& request, const FormPairs& query,
+                                const TokenVerifier* verifier) const;
+
+    void dispatch(const Update& update);
+    void schedule_reap(Connection& connection);
+    static void on_reap(int, short, void* arg);
+    static void on_signal(int signal, short, void* arg);
+    static void on_drain_timeout(int, short, void* arg);
+    void finish_if_drained();
+
+    struct ConnectionEntry {
+        std::unique_ptr<Connection> connection;
+        std::unique_ptr<SubscriberStream> stream;
+    };
+
+    EventBasePtr base_;  // first member: destroyed last, after every event that uses it
+    Config config_;
+    Logger& logger_;
+    ConnectionLimits limits_;
+    std::shared_ptr<const TokenVerifier> publisher_verifier_;
+    std::shared_ptr<const TokenVerifier> subscriber_verifier_;
+    SelectorCache selectors_;
+    SubscriberRegistry registry_;
+    HeartbeatSchedule heartbeats_;
+    UuidGenerator uuids_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unordered_map<Connection*, ConnectionEntry> connections_;
+    std::vector<Connection*> doomed_;
+    std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
+    FramePtr stream_opening_;              // the ":" comment every stream starts with
+    bool stopping_ = false;
+    std::uint64_t refused_connections_ = 0;
+    struct event reaper_;
+    struct event drain_timer_;
+    struct event sigint_;
+    struct event sigterm_;
+};
+
+} // namespace mercure

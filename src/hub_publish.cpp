@@ -1,0 +1,98 @@
+// Hub publish handler: authenticate, validate, acknowledge, then fan out.
+#include <algorithm>
+
+#include "core/publish_form.hpp"
+#include "hub.hpp"
+
+namespace mercure {
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out)
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return out;
+}
+
+// "https://example.com/path" -> "https://example.com": the origin of a Referer.
+std::string_view origin_of(std::string_view url)
+{
+    std::size_t scheme = url.find("://");
+    if (scheme == std::string_view::npos)
+        return url;
+    std::size_t slash = url.find('/', scheme + 3);
+    return url.substr(0, slash);
+}
+
+} // namespace
+
+void Hub::serve_publish(Connection& connection, HttpRequest& request)
+{
+    if (auto type = request.header("content-type")) {
+        std::string media = lower(type->substr(0, type->find(';')));
+        while (!media.empty() && media.back() == ' ')
+            media.pop_back();
+        if (media != "application/x-www-form-urlencoded") {
+            reply_error(connection, request, 415,
+                        "Unsupported Content-Type: expected application/x-www-form-urlencoded.");
+            return;
+        }
+    }
+    auto query = parse_urlencoded(request.query).value_or(FormPairs{});
+    Authentication auth = authenticate(request, query, publisher_verifier_.get());
+    std::string remote = client_address(connection, request);
+    if (auth.anonymous || auth.refused) {
+        logger_.log(LogLevel::Debug, "Publish refused: invalid or missing token",
+                    {{"REASON", auth.anonymous ? "no token" : auth.reason}, {"REMOTE_ADDR", remote}});
+        reply_error(connection, request, 401, "Unauthorized: a valid publisher token is required.");
+        return;
+    }
+    if (auth.source == TokenSource::Cookie) {
+        // Cookies are sent by browsers on cross-site requests: require a known Origin (CSRF).
+        auto origin = request.header("origin");
+        std::string_view claimed = origin ? *origin : origin_of(request.header("referer").value_or(""));
+        const auto& allowed = config_.publish_allowed_origins;
+        bool listed = !claimed.empty() && std::any_of(allowed.begin(), allowed.end(), [&](const std::string& o) {
+            return o == "*" || o == claimed;
+        });
+        if (!listed) {
+            logger_.log(LogLevel::Debug, "Publish refused: cookie without an allowed Origin",
+                        {{"REASON", claimed.empty() ? "no Origin or Referer" : claimed}, {"REMOTE_ADDR", remote}});
+            reply_error(connection, request, 403, "Forbidden: origin not allowed to publish with a cookie.");
+            return;
+        }
+    }
+
+    auto parsed = parse_publish_form(request.body, config_.max_topics);
+    if (auto* refusal = std::get_if<PublishRefusal>(&parsed)) {
+        reply_error(connection, request, refusal->status, refusal->reason);
+        return;
+    }
+    Update& update = std::get<Update>(parsed);
+
+    if (!auth.claims.publish) {
+        reply_error(connection, request, 403, "Forbidden: the token has no \"mercure.publish\" claim.");
+        return;
+    }
+    auto allowed = selectors_.get_all(*auth.claims.publish);
+    if (!selectors_cover_all(allowed, update.topics)) {
+        logger_.log(LogLevel::Debug, "Publish refused: topic not allowed by the token",
+                    {{"MERCURE_TOPIC", update.topics.front()}, {"REMOTE_ADDR", remote}});
+        reply_error(connection, request, 403, "Forbidden: the token does not allow publishing to every topic.");
+        return;
+    }
+    if (update.id.empty())
+        update.id = uuids_.next_urn();
+
+    // Acknowledge first: the publisher's answer never waits for the fan-out.
+    reply(connection, request, 200, "text/plain; charset=utf-8", update.id);
+    dispatch(update);
+    logger_.log(LogLevel::Info, "Update published",
+                {{"MERCURE_UPDATE_ID", update.id}, {"MERCURE_TOPIC", update.topics.front()},
+                 {"MERCURE_PRIVATE", update.is_private ? "true" : "false"},
+                 {"MERCURE_RECIPIENTS", std::to_string(recipients_.size())}, {"REMOTE_ADDR", remote}});
+}
+
+} // namespace mercure

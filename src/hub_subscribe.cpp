@@ -1,0 +1,100 @@
+// Hub subscribe handler: authenticate, then turn the connection into an SSE stream.
+#include <ctime>
+
+#include "hub.hpp"
+
+namespace mercure {
+
+namespace {
+
+// Headers every event stream carries; X-Accel-Buffering stops nginx from buffering it.
+HeaderList stream_headers()
+{
+    return {{"Content-Type", "text/event-stream"},
+            {"Cache-Control", "private, no-cache, no-store, must-revalidate, max-age=0"},
+            {"X-Accel-Buffering", "no"},
+            {"Connection", "keep-alive"}};
+}
+
+} // namespace
+
+void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
+{
+    auto query = parse_urlencoded(request.query);
+    if (!query) {
+        reply_error(connection, request, 400, "Invalid query string: malformed percent-encoding.");
+        return;
+    }
+    std::vector<std::string> topics;
+    for (auto& [key, value] : *query)
+        if (key == "topic")
+            topics.push_back(value);
+    if (topics.empty()) {
+        reply_error(connection, request, 400, "Missing \"topic\" parameter.");
+        return;
+    }
+    if (topics.size() > config_.max_topics) {
+        reply_error(connection, request, 400,
+                    "Too many \"topic\" parameters (limit " + std::to_string(config_.max_topics) + ").");
+        return;
+    }
+
+    Authentication auth = authenticate(request, *query, subscriber_verifier_.get());
+    std::string remote = client_address(connection, request);
+    if (auth.refused || (auth.anonymous && !config_.allow_anonymous)) {
+        logger_.log(LogLevel::Debug, "Subscription refused",
+                    {{"REASON", auth.refused ? auth.reason : "anonymous subscribers are not allowed"},
+                     {"REMOTE_ADDR", remote}});
+        reply_error(connection, request, 401, "Unauthorized: a valid subscriber token is required.");
+        return;
+    }
+
+    HeaderList headers = stream_headers();
+    for (auto& header : cors_headers(request))
+        headers.push_back(std::move(header));
+    if (request.method == "HEAD") {
+        connection.respond(request, 200, headers, "");
+        return;
+    }
+
+    Subscription subscription;
+    subscription.id = uuids_.next_urn();
+    subscription.selectors = selectors_.get_all(topics);
+    subscription.anonymous = auth.anonymous;
+    if (auth.claims.subscribe)
+        subscription.private_selectors = selectors_.get_all(*auth.claims.subscribe);
+    subscription.payload_json = std::move(auth.claims.payload_json);
+
+    // The stream ends at write_timeout, or when the token expires, whichever comes first.
+    std::chrono::milliseconds lifetime = config_.write_timeout;
+    if (auth.claims.expires_at) {
+        auto left = std::chrono::seconds(*auth.claims.expires_at - static_cast<std::int64_t>(std::time(nullptr)));
+        auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(left);
+        if (left_ms.count() < 1)
+            left_ms = std::chrono::milliseconds(1);
+        if (lifetime.count() == 0 || left_ms < lifetime)
+            lifetime = left_ms;
+    }
+
+    connection.set_peer(remote);
+    connection.begin_stream(request, headers, lifetime);
+    if (connection.closed())
+        return;
+    auto& entry = connections_.at(&connection);
+    entry.stream = std::make_unique<SubscriberStream>(std::move(subscription), connection, heartbeats_);
+    SubscriberStream& stream = *entry.stream;
+    heartbeats_.add(stream);
+    stream.deliver(stream_opening_);
+    if (connection.closed())
+        return;
+    registry_.add(stream);
+
+    std::string topic_list;
+    for (const auto& selector : stream.subscription().selectors)
+        topic_list += (topic_list.empty() ? "" : " ") + selector->text();
+    logger_.log(LogLevel::Info, "New subscriber",
+                {{"MERCURE_SUBSCRIBER", stream.subscription().id}, {"MERCURE_TOPIC", topic_list},
+                 {"REMOTE_ADDR", remote}});
+}
+
+} // namespace mercure

@@ -1,0 +1,25 @@
+// SubscriberStream: a registered subscriber whose frames go out on an HTTP connection.
+#include "sse/subscriber_stream.hpp"
+
+#include "http/connection.hpp"
+#include "sse/heartbeat_schedule.hpp"
+
+namespace mercure {
+
+SubscriberStream::SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats)
+    : Subscriber(std::move(subscription)), connection_(connection), heartbeats_(heartbeats)
+{
+}
+
+SubscriberStream::~SubscriberStream() { heartbeats_.remove(*this); }
+
+void SubscriberStream::deliver(const FramePtr& frame)
+{
+    if (connection_.closed())
+        return;
+    connection_.send_frame(frame);
+    if (!connection_.closed())
+        heartbeats_.touch(*this);
+}
+
+} // namespace mercure
