@@ -53,8 +53,13 @@ public:
     TokenVerifier& operator=(const TokenVerifier&) = delete;
 
 private:
+    struct PublicKey;  // the parsed RS*/ES* key (an EVP_PKEY), defined in token_verifier.cpp
+
+    TokenVerifier(JwtAlgorithm algorithm, std::string key, std::unique_ptr<PublicKey> public_key);
+
     JwtAlgorithm algorithm_;
-    std::string key_;
+    std::string key_;                         // the HS* secret or the RS*/ES* PEM text
+    std::unique_ptr<PublicKey> public_key_;  // null for HS*, or when the PEM did not parse
 };
 
 // What a minted token grants; used by the token tool and by tests.
