@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "core/publish_form.hpp"
+#include "store/memory_history.hpp"
 
 namespace mercure {
 
@@ -70,6 +71,7 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
       config_(std::move(config)),
       logger_(logger),
       limits_(limits_from(config_)),
+      history_(std::make_unique<MemoryHistory>(config_.history_size, config_.history_max_age.count())),
       heartbeats_(base, config_.heartbeat_interval),
       stream_opening_(make_frame(":\n"))
 {
@@ -167,12 +169,52 @@ void Hub::on_reap(int, short, void* arg)
         self->finish_if_drained();
 }
 
-void Hub::dispatch(const Update& update)
+std::int64_t Hub::now_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::size_t Hub::dispatch(Update update)
 {
     FramePtr frame = make_frame(encode_sse_event(update));
     registry_.collect_recipients(update, recipients_);
+    std::int64_t now = now_ms();
+    history_->expire(now);
+    if (auto stored = history_->append(std::move(update), frame, now); !stored)
+        logger_.log(LogLevel::Error, "Cannot store update in history", {{"REASON", stored.error().message}});
+    // Replaying streams skip live delivery: their replay reads this update from history.
     for (Subscriber* subscriber : recipients_)
         subscriber->deliver(frame);
+    return recipients_.size();
+}
+
+void Hub::on_drained(Connection& connection)
+{
+    auto it = connections_.find(&connection);
+    if (it != connections_.end() && it->second.stream && it->second.stream->replaying())
+        pump_replay(*it->second.stream);
+}
+
+void Hub::pump_replay(SubscriberStream& stream)
+{
+    Connection& connection = stream.connection();
+    const Subscription& subscription = stream.subscription();
+    while (stream.replaying() && !connection.closed() && connection.queued_bytes() == 0) {
+        if (stream.replay_cursor() < history_->horizon()) {
+            connection.end_stream("replay fell behind the history retention");
+            return;
+        }
+        HistoryEntryPtr entry = history_->next_after(stream.replay_cursor());
+        if (!entry) {
+            stream.finish_replay();  // caught up: live delivery from now on
+            return;
+        }
+        stream.advance_replay(entry->sequence);
+        if (subscription.matches(entry->update) && subscription.may_receive(entry->update))
+            stream.write(entry->frame);
+    }
 }
 
 void Hub::stop()

@@ -19,6 +19,7 @@
 #include "log.hpp"
 #include "sse/heartbeat_schedule.hpp"
 #include "sse/subscriber_stream.hpp"
+#include "store/history.hpp"
 #include "util/percent_encoding.hpp"
 #include "util/result.hpp"
 #include "util/libevent.hpp"
@@ -51,6 +52,7 @@ private:
     // ConnectionOwner and AcceptHandler: called from connection and listener callbacks.
     void on_request(Connection& connection, HttpRequest& request) override;
     void on_closed(Connection& connection, std::string_view reason) override;
+    void on_drained(Connection& connection) override;
     void on_accept(int fd, std::string peer) override;
 
     // Routes (hub_routes.cpp, hub_publish.cpp, hub_subscribe.cpp).
@@ -76,7 +78,18 @@ private:
     Authentication authenticate(const HttpRequest& request, const FormPairs& query,
                                 const TokenVerifier* verifier) const;
 
-    void dispatch(const Update& update);
+    // Stores the update in history and delivers it to every live recipient; returns how many.
+    std::size_t dispatch(Update update);
+    static std::int64_t now_ms();
+    // Writes history to a replaying stream while its socket takes it; switches it to live
+    // delivery when it reaches the newest entry.
+    void pump_replay(SubscriberStream& stream);
+    // Where a subscriber's replay starts, from Last-Event-ID (header, then query parameters).
+    struct ReplayStart {
+        bool requested = false;                  // the request carried an id
+        std::optional<std::uint64_t> after;      // replay entries after this sequence
+    };
+    ReplayStart replay_start(const HttpRequest& request, const FormPairs& query) const;
     void schedule_reap(Connection& connection);
     static void on_reap(int, short, void* arg);
     static void on_signal(int signal, short, void* arg);
@@ -96,6 +109,7 @@ private:
     std::shared_ptr<const TokenVerifier> subscriber_verifier_;
     SelectorCache selectors_;
     SubscriberRegistry registry_;
+    std::unique_ptr<History> history_;
     HeartbeatSchedule heartbeats_;
     UuidGenerator uuids_;
     std::vector<std::unique_ptr<Listener>> listeners_;

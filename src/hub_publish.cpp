@@ -88,11 +88,13 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
 
     // Acknowledge first: the publisher's answer never waits for the fan-out.
     reply(connection, request, 200, "text/plain; charset=utf-8", update.id);
-    dispatch(update);
+    std::string id = update.id;
+    std::string topic = update.topics.front();
+    bool is_private = update.is_private;
+    std::size_t recipients = dispatch(std::move(update));
     logger_.log(LogLevel::Info, "Update published",
-                {{"MERCURE_UPDATE_ID", update.id}, {"MERCURE_TOPIC", update.topics.front()},
-                 {"MERCURE_PRIVATE", update.is_private ? "true" : "false"},
-                 {"MERCURE_RECIPIENTS", std::to_string(recipients_.size())}, {"REMOTE_ADDR", remote}});
+                {{"MERCURE_UPDATE_ID", id}, {"MERCURE_TOPIC", topic}, {"MERCURE_PRIVATE", is_private ? "true" : "false"},
+                 {"MERCURE_RECIPIENTS", std::to_string(recipients)}, {"REMOTE_ADDR", remote}});
 }
 
 } // namespace mercure

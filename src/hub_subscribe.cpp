@@ -18,6 +18,28 @@ HeaderList stream_headers()
 
 } // namespace
 
+Hub::ReplayStart Hub::replay_start(const HttpRequest& request, const FormPairs& query) const
+{
+    std::optional<std::string_view> id = request.header("last-event-id");
+    if (!id) {
+        for (const auto& [key, value] : query) {
+            if (key == "lastEventID" || key == "Last-Event-ID") {
+                id = value;
+                break;
+            }
+        }
+    }
+    ReplayStart start;
+    if (!id)
+        return start;
+    start.requested = true;
+    if (*id == "earliest")
+        start.after = history_->horizon();
+    else
+        start.after = history_->sequence_of(*id);
+    return start;
+}
+
 void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
 {
     auto query = parse_urlencoded(request.query);
@@ -52,6 +74,14 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     HeaderList headers = stream_headers();
     for (auto& header : cors_headers(request))
         headers.push_back(std::move(header));
+    history_->expire(now_ms());
+    ReplayStart replay = replay_start(request, *query);
+    if (replay.requested) {
+        // The newest id the hub holds, so a client can tell whether it missed anything;
+        // "earliest" when the history is empty or the client's id is unknown to it.
+        std::string last = replay.after ? history_->last_id().value_or("earliest") : "earliest";
+        headers.emplace_back("Last-Event-ID", std::move(last));
+    }
     if (request.method == "HEAD") {
         connection.respond(request, 200, headers, "");
         return;
@@ -84,10 +114,15 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     entry.stream = std::make_unique<SubscriberStream>(std::move(subscription), connection, heartbeats_);
     SubscriberStream& stream = *entry.stream;
     heartbeats_.add(stream);
-    stream.deliver(stream_opening_);
+    stream.write(stream_opening_);
     if (connection.closed())
         return;
+    if (replay.after)
+        stream.start_replay(*replay.after);
     registry_.add(stream);
+    pump_replay(stream);
+    if (connection.closed())
+        return;
 
     std::string topic_list;
     for (const auto& selector : stream.subscription().selectors)

@@ -42,6 +42,10 @@ struct Config {
     Duration write_timeout = std::chrono::seconds(600);      // 0 disables
     Duration read_timeout = std::chrono::seconds(5);         // 0 disables
 
+    // History kept for reconnecting subscribers (Last-Event-ID).
+    std::size_t history_size = 1000;                         // updates kept; 0 keeps none
+    Duration history_max_age = std::chrono::seconds(0);      // 0: no age limit
+
     // Limits on sizes a client controls.
     std::size_t max_body_size = 1 << 20;         // bytes of a publish body (413 beyond)
     std::size_t max_header_size = 16 << 10;      // bytes of request line + headers (431 beyond)

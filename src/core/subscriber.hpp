@@ -18,6 +18,12 @@ struct Subscription {
     std::string payload_json;                     // the token's mercure.payload, "" if none
     bool anonymous = true;
 
+    // True when one of the selectors matches one of the update's topics.
+    bool matches(const Update& update) const
+    {
+        return selectors_match_any(selectors, update.topics);
+    }
+
     // True when the update is public, or private with a topic its claims match.
     bool may_receive(const Update& update) const
     {

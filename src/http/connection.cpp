@@ -330,6 +330,8 @@ void Connection::flush()
     queue_head_ = 0;
     if (state_ == State::Draining)
         drain_then_close(close_reason_);
+    else if (state_ == State::Streaming)
+        owner_.on_drained(*this);
 }
 
 } // namespace mercure

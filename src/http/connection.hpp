@@ -28,6 +28,8 @@ public:
     virtual void on_request(Connection& connection, HttpRequest& request) = 0;
     // The connection closed (once). `reason` is a one-line explanation for the logs.
     virtual void on_closed(Connection& connection, std::string_view reason) = 0;
+    // A stream's queued output has all been written (pull-based producers continue here).
+    virtual void on_drained(Connection& connection) = 0;
 
 protected:
     ~ConnectionOwner() = default;

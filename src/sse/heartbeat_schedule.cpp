@@ -101,7 +101,7 @@ void HeartbeatSchedule::fire()
     while (head_ && head_->last_write_ + interval_ <= now) {
         SubscriberStream* stream = head_;
         bool last = stream == stop;
-        stream->deliver(heartbeat_);
+        stream->write(heartbeat_);
         if (head_ == stream) {
             // Not moved by deliver() (its connection is closing): move it so the loop ends.
             stream->last_write_ = now;

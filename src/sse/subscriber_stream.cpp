@@ -15,6 +15,12 @@ SubscriberStream::~SubscriberStream() { heartbeats_.remove(*this); }
 
 void SubscriberStream::deliver(const FramePtr& frame)
 {
+    if (!replaying_)
+        write(frame);
+}
+
+void SubscriberStream::write(const FramePtr& frame)
+{
     if (connection_.closed())
         return;
     connection_.send_frame(frame);

@@ -1,6 +1,7 @@
 // SubscriberStream: a registered subscriber whose frames go out on an HTTP connection.
 #pragma once
 #include <chrono>
+#include <cstdint>
 
 #include "core/subscriber.hpp"
 
@@ -16,8 +17,24 @@ public:
     SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats);
     ~SubscriberStream() override;
 
-    // Writes the frame (or queues it); a failing connection closes itself, reaped later.
+    // Delivers a live update; ignored while replaying, since the replay reads it from history.
     void deliver(const FramePtr& frame) override;
+
+    // Writes the frame (or queues it) whatever the replay state: heartbeats, replayed updates.
+    // A failing connection closes itself and is reaped later.
+    void write(const FramePtr& frame);
+
+    // Replay state: while replaying, the stream reads history from `cursor` (the sequence of
+    // the last entry it has seen) instead of receiving live updates.
+    bool replaying() const { return replaying_; }
+    std::uint64_t replay_cursor() const { return replay_cursor_; }
+    void start_replay(std::uint64_t after)
+    {
+        replaying_ = true;
+        replay_cursor_ = after;
+    }
+    void advance_replay(std::uint64_t sequence) { replay_cursor_ = sequence; }
+    void finish_replay() { replaying_ = false; }
 
     Connection& connection() { return connection_; }
 
@@ -29,6 +46,8 @@ private:
     SubscriberStream* previous_ = nullptr;
     SubscriberStream* next_ = nullptr;
     bool scheduled_ = false;
+    bool replaying_ = false;
+    std::uint64_t replay_cursor_ = 0;
     std::chrono::steady_clock::time_point last_write_{};
 };
 
