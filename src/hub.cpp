@@ -145,6 +145,10 @@ void Hub::on_closed(Connection& connection, std::string_view reason)
     if (auto& stream = it->second.stream) {
         registry_.remove(*stream);
         heartbeats_.remove(*stream);
+        // Closing may happen in the middle of a fan-out: the departure events wait for the
+        // reaper, which runs on the next loop turn.
+        for (Update& event : subscription_events(stream->subscription(), false))
+            deferred_updates_.push_back(std::move(event));
         logger_.log(LogLevel::Info, "Subscriber disconnected",
                     {{"MERCURE_SUBSCRIBER", stream->subscription().id}, {"REMOTE_ADDR", connection.peer()},
                      {"REASON", reason}});
@@ -165,6 +169,10 @@ void Hub::on_reap(int, short, void* arg)
     doomed.swap(self->doomed_);
     for (Connection* connection : doomed)
         self->connections_.erase(connection);
+    std::vector<Update> updates;
+    updates.swap(self->deferred_updates_);
+    for (Update& update : updates)
+        self->dispatch(std::move(update));
     if (self->stopping_)
         self->finish_if_drained();
 }
@@ -179,15 +187,21 @@ std::int64_t Hub::now_ms()
 std::size_t Hub::dispatch(Update update)
 {
     FramePtr frame = make_frame(encode_sse_event(update));
-    registry_.collect_recipients(update, recipients_);
+    // The scratch vector is moved out so a delivery that ends up dispatching again (it should
+    // not, but a callback chain might) cannot clobber the list being walked.
+    std::vector<Subscriber*> recipients = std::move(recipients_);
+    registry_.collect_recipients(update, recipients);
     std::int64_t now = now_ms();
     history_->expire(now);
     if (auto stored = history_->append(std::move(update), frame, now); !stored)
         logger_.log(LogLevel::Error, "Cannot store update in history", {{"REASON", stored.error().message}});
     // Replaying streams skip live delivery: their replay reads this update from history.
-    for (Subscriber* subscriber : recipients_)
+    for (Subscriber* subscriber : recipients)
         subscriber->deliver(frame);
-    return recipients_.size();
+    std::size_t count = recipients.size();
+    recipients.clear();
+    recipients_ = std::move(recipients);
+    return count;
 }
 
 void Hub::on_drained(Connection& connection)

@@ -60,6 +60,9 @@ private:
     void serve_preflight(Connection& connection, const HttpRequest& request);
     void serve_publish(Connection& connection, HttpRequest& request);
     void serve_subscribe(Connection& connection, HttpRequest& request);
+    void serve_subscriptions_api(Connection& connection, HttpRequest& request);
+    // Subscription events (subscriptions = true): one private update per selector.
+    std::vector<Update> subscription_events(const Subscription& subscription, bool active);
     void reply(Connection& connection, const HttpRequest& request, int status, std::string_view content_type,
                std::string_view body, HeaderList headers = {});
     void reply_error(Connection& connection, const HttpRequest& request, int status, std::string_view reason,
@@ -115,6 +118,7 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unordered_map<Connection*, ConnectionEntry> connections_;
     std::vector<Connection*> doomed_;
+    std::vector<Update> deferred_updates_;  // dispatched by the reaper, outside any fan-out
     std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "core/subscription_document.hpp"
 #include "hub.hpp"
 
 namespace mercure {
@@ -130,6 +131,8 @@ void Hub::on_request(Connection& connection, HttpRequest& request)
     const std::string& path = request.path;
     if (path == hub_path) {
         serve_hub_url(connection, request);
+    } else if (path == subscriptions_path || path.starts_with(std::string(subscriptions_path) + "/")) {
+        serve_subscriptions_api(connection, request);
     } else if (path.starts_with(std::string(hub_path) + "/")) {
         reply_error(connection, request, 404, "Not Found.");
     } else if (path == "/healthz") {

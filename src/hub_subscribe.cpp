@@ -123,6 +123,8 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     pump_replay(stream);
     if (connection.closed())
         return;
+    for (Update& event : subscription_events(stream.subscription(), true))
+        dispatch(std::move(event));
 
     std::string topic_list;
     for (const auto& selector : stream.subscription().selectors)
