@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 
 #include "core/publish_form.hpp"
@@ -41,28 +42,44 @@ Result<std::shared_ptr<const TokenVerifier>> make_verifier(const JwtKeyConfig& k
 
 } // namespace
 
-Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger)
+Result<Hub::Verifiers> Hub::make_verifiers(const Config& config)
 {
-    std::shared_ptr<const TokenVerifier> publisher;
-    std::shared_ptr<const TokenVerifier> subscriber;
+    Verifiers verifiers;
     if (!config.publisher.key.empty()) {
         auto verifier = make_verifier(config.publisher, "publisher");
         if (!verifier)
             return verifier.error();
-        publisher = std::move(*verifier);
+        verifiers.publisher = std::move(*verifier);
     }
     if (!config.subscriber.key.empty()) {
         auto verifier = make_verifier(config.subscriber, "subscriber");
         if (!verifier)
             return verifier.error();
-        subscriber = std::move(*verifier);
+        verifiers.subscriber = std::move(*verifier);
     }
+    return verifiers;
+}
+
+Status Hub::check_keys(const Config& config)
+{
+    auto verifiers = make_verifiers(config);
+    if (!verifiers)
+        return verifiers.error();
+    return Ok{};
+}
+
+Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger, Reloader reloader)
+{
+    auto verifiers = make_verifiers(config);
+    if (!verifiers)
+        return verifiers.error();
     event_base* base = event_base_new();
     if (!base)
         return Error{"cannot create the event loop"};
     std::unique_ptr<Hub> hub(new Hub(std::move(config), logger, base));
-    hub->publisher_verifier_ = std::move(publisher);
-    hub->subscriber_verifier_ = std::move(subscriber);
+    hub->publisher_verifier_ = std::move(verifiers->publisher);
+    hub->subscriber_verifier_ = std::move(verifiers->subscriber);
+    hub->reloader_ = std::move(reloader);
     return hub;
 }
 
@@ -79,8 +96,12 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
     event_assign(&drain_timer_, base, -1, 0, &Hub::on_drain_timeout, this);
     event_assign(&sigint_, base, SIGINT, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
     event_assign(&sigterm_, base, SIGTERM, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
+    event_assign(&sighup_, base, SIGHUP, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
+    event_assign(&watchdog_timer_, base, -1, EV_PERSIST, &Hub::on_watchdog, this);
+    event_assign(&status_timer_, base, -1, EV_PERSIST, &Hub::on_status_timer, this);
     event_add(&sigint_, nullptr);
     event_add(&sigterm_, nullptr);
+    event_add(&sighup_, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -96,10 +117,26 @@ Hub::~Hub()
     event_del(&drain_timer_);
     event_del(&sigint_);
     event_del(&sigterm_);
+    event_del(&sighup_);
+    event_del(&watchdog_timer_);
+    event_del(&status_timer_);
 }
 
 Status Hub::listen()
 {
+    auto passed = systemd_passed_sockets();
+    if (!passed.empty()) {
+        // Socket activation: systemd owns the sockets, so `addr` is not used and a restart
+        // refuses no connection (they wait in the kernel's backlog).
+        socket_activated_ = true;
+        for (const PassedSocket& socket : passed) {
+            auto listener = Listener::adopt(base_.get(), socket.fd, *this);
+            if (!listener)
+                return listener.error();
+            listeners_.push_back(std::move(*listener));
+        }
+        return Ok{};
+    }
     auto bound = Listener::bind(base_.get(), config_.addr, *this);
     if (!bound)
         return bound.error();
@@ -118,8 +155,90 @@ std::vector<std::string> Hub::listening_on() const
 
 int Hub::run()
 {
+    // Watchdog pings come from a timer on this very loop: a stuck loop stops pinging.
+    if (auto interval = notifier_.watchdog_interval()) {
+        timeval tv{static_cast<time_t>(interval->count() / 1000000),
+                   static_cast<suseconds_t>(interval->count() % 1000000)};
+        event_add(&watchdog_timer_, &tv);
+        notifier_.watchdog();
+    }
+    timeval status_period{5, 0};
+    event_add(&status_timer_, &status_period);
+    last_status_ = std::chrono::steady_clock::now();
+    notifier_.ready();
+    update_status();
     event_base_dispatch(base_.get());
     return 0;
+}
+
+void Hub::on_watchdog(int, short, void* arg)
+{
+    static_cast<Hub*>(arg)->notifier_.watchdog();
+}
+
+void Hub::on_status_timer(int, short, void* arg)
+{
+    static_cast<Hub*>(arg)->update_status();
+}
+
+void Hub::update_status()
+{
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_status_).count();
+    double rate = seconds > 0.5 ? static_cast<double>(updates_published_ - updates_at_last_status_) / seconds : 0;
+    if (seconds > 0.5) {
+        last_status_ = now;
+        updates_at_last_status_ = updates_published_;
+    }
+    std::string addresses;
+    for (const auto& listener : listeners_)
+        addresses += (addresses.empty() ? "" : ", ") + listener->description();
+    char rate_text[32];
+    std::snprintf(rate_text, sizeof rate_text, "%.1f", rate);
+    std::string status = "listening on " + addresses + "; " + std::to_string(registry_.size()) + " subscribers; " +
+                         rate_text + " updates/s; " + std::to_string(history_->size()) + " in history";
+    if (!reload_problem_.empty())
+        status += "; " + reload_problem_;
+    notifier_.status(status);
+}
+
+void Hub::reload()
+{
+    notifier_.reloading();
+    auto fail = [&](const std::string& why) {
+        reload_problem_ = "reload failed, running the previous configuration: " + why;
+        logger_.log(LogLevel::Error, LogEvent::ConfigReloadFailed, "Configuration reload failed", {{"REASON", why}});
+        update_status();
+        notifier_.ready();
+    };
+    if (!reloader_)
+        return fail("this hub was started without a configuration source to reload");
+    auto loaded = reloader_();
+    if (!loaded)
+        return fail(loaded.error().message);
+    Config next = std::move(*loaded);
+    auto verifiers = make_verifiers(next);
+    if (!verifiers)
+        return fail(verifiers.error().message);
+
+    if (next.addr != config_.addr && !socket_activated_) {
+        logger_.log(LogLevel::Warning, LogEvent::ConfigReloaded, "addr changed: restart the hub to listen there",
+                    {{"MERCURE_ADDR", next.addr}});
+        next.addr = config_.addr;
+    }
+    config_ = std::move(next);
+    limits_ = limits_from(config_);  // connections read their limits by reference
+    publisher_verifier_ = std::move(verifiers->publisher);
+    subscriber_verifier_ = std::move(verifiers->subscriber);
+    heartbeats_.set_interval(config_.heartbeat_interval);
+    history_->set_limits(config_.history_size, config_.history_max_age.count());
+    logger_.set_minimum(config_.debug ? LogLevel::Debug
+                                      : parse_log_level(config_.log_level).value_or(LogLevel::Info));
+    reload_problem_.clear();
+    logger_.log(LogLevel::Notice, LogEvent::ConfigReloaded, "Configuration reloaded",
+                {{"MERCURE_SUBSCRIBERS", std::to_string(registry_.size())}});
+    update_status();
+    notifier_.ready();
 }
 
 void Hub::on_accept(int fd, std::string peer)
@@ -128,7 +247,8 @@ void Hub::on_accept(int fd, std::string peer)
         ++refused_connections_;
         ::close(fd);
         if (!stopping_)
-            logger_.log(LogLevel::Warning, "Connection refused: max_connections reached", {{"REMOTE_ADDR", peer}});
+            logger_.log(LogLevel::Warning, LogEvent::RequestRefused, "Connection refused: max_connections reached",
+                        {{"REMOTE_ADDR", peer}});
         return;
     }
     auto connection = std::make_unique<Connection>(base_.get(), fd, std::move(peer), *this, limits_);
@@ -149,7 +269,10 @@ void Hub::on_closed(Connection& connection, std::string_view reason)
         // reaper, which runs on the next loop turn.
         for (Update& event : subscription_events(stream->subscription(), false))
             deferred_updates_.push_back(std::move(event));
-        logger_.log(LogLevel::Info, "Subscriber disconnected",
+        bool slow = reason.starts_with("slow client");
+        logger_.log(slow ? LogLevel::Warning : LogLevel::Info,
+                    slow ? LogEvent::SlowSubscriberDropped : LogEvent::SubscriberDisconnected,
+                    slow ? "Slow subscriber disconnected" : "Subscriber disconnected",
                     {{"MERCURE_SUBSCRIBER", stream->subscription().id}, {"REMOTE_ADDR", connection.peer()},
                      {"REASON", reason}});
     }
@@ -196,6 +319,7 @@ std::size_t Hub::dispatch(Update update)
     if (auto stored = history_->append(std::move(update), frame, now); !stored)
         logger_.log(LogLevel::Error, "Cannot store update in history", {{"REASON", stored.error().message}});
     // Replaying streams skip live delivery: their replay reads this update from history.
+    ++updates_published_;
     for (Subscriber* subscriber : recipients)
         subscriber->deliver(frame);
     std::size_t count = recipients.size();
@@ -236,7 +360,8 @@ void Hub::stop()
     if (stopping_)
         return;
     stopping_ = true;
-    logger_.log(LogLevel::Notice, "Stopping: ending every stream");
+    notifier_.stopping();
+    logger_.log(LogLevel::Notice, LogEvent::Stopping, "Stopping: ending every stream");
     for (auto& listener : listeners_)
         listener->disable();
     std::vector<Connection*> open;
@@ -266,9 +391,17 @@ void Hub::on_drain_timeout(int, short, void* arg)
     event_base_loopexit(self->base_.get(), nullptr);
 }
 
-void Hub::on_signal(int, short, void* arg)
+void Hub::on_signal(int signal, short, void* arg)
 {
-    static_cast<Hub*>(arg)->stop();
+    auto* self = static_cast<Hub*>(arg);
+    try {
+        if (signal == SIGHUP)
+            self->reload();
+        else
+            self->stop();
+    } catch (const std::exception& e) {
+        self->logger_.log(LogLevel::Error, "Signal handling failed", {{"REASON", e.what()}});
+    }
 }
 
 } // namespace mercure

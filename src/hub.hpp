@@ -3,6 +3,7 @@
 #include <event2/event_struct.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "http/connection.hpp"
 #include "http/listener.hpp"
 #include "log.hpp"
+#include "systemd.hpp"
 #include "sse/heartbeat_schedule.hpp"
 #include "sse/subscriber_stream.hpp"
 #include "store/history.hpp"
@@ -32,22 +34,40 @@ namespace mercure {
 // callback, never inside their own callbacks (deferred destruction).
 class Hub final : public ConnectionOwner, public AcceptHandler {
 public:
+    // Re-reads the configuration from its sources (SIGHUP): a new validated Config, or why not.
+    using Reloader = std::function<Result<Config>()>;
+
     // Builds a hub from a validated config: creates the loop and the token verifiers. Fails
     // with a one-line reason when a key cannot be used (bad PEM, empty secret).
-    static Result<std::unique_ptr<Hub>> create(Config config, Logger& logger);
+    static Result<std::unique_ptr<Hub>> create(Config config, Logger& logger, Reloader reloader = {});
     ~Hub();
 
-    // Binds the configured address and starts accepting.
+    // Checks that a config's keys can be used, without building a hub (--check-config).
+    static Status check_keys(const Config& config);
+
+    // Serves the sockets systemd passed (socket activation), or binds the configured address.
     Status listen();
     // Runs the loop until a graceful stop completes; returns the process exit code.
     int run();
     // Begins a graceful stop: no new connections, every stream ended cleanly, bounded drain.
     void stop();
+    // Re-reads the configuration and applies it without dropping subscribers, or keeps the
+    // current one and says why (journal and STATUS=).
+    void reload();
     // Descriptions of the bound listeners ("127.0.0.1:3000").
     std::vector<std::string> listening_on() const;
 
 private:
     Hub(Config config, Logger& logger, event_base* base);
+    // The key verifiers of a config, built together so a reload swaps both or neither.
+    struct Verifiers {
+        std::shared_ptr<const TokenVerifier> publisher;
+        std::shared_ptr<const TokenVerifier> subscriber;
+    };
+    static Result<Verifiers> make_verifiers(const Config& config);
+    void update_status();
+    static void on_watchdog(int, short, void* arg);
+    static void on_status_timer(int, short, void* arg);
 
     // ConnectionOwner and AcceptHandler: called from connection and listener callbacks.
     void on_request(Connection& connection, HttpRequest& request) override;
@@ -122,8 +142,18 @@ private:
     std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;
+    bool socket_activated_ = false;
+    Reloader reloader_;
+    SystemdNotifier notifier_;
+    std::string reload_problem_;               // shown in STATUS= until a reload succeeds
     std::uint64_t refused_connections_ = 0;
+    std::uint64_t updates_published_ = 0;
+    std::uint64_t updates_at_last_status_ = 0;
+    std::chrono::steady_clock::time_point last_status_{};
     struct event reaper_;
+    struct event sighup_;
+    struct event watchdog_timer_;
+    struct event status_timer_;
     struct event drain_timer_;
     struct event sigint_;
     struct event sigterm_;

@@ -44,7 +44,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     Authentication auth = authenticate(request, query, publisher_verifier_.get());
     std::string remote = client_address(connection, request);
     if (auth.anonymous || auth.refused) {
-        logger_.log(LogLevel::Debug, "Publish refused: invalid or missing token",
+        logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: invalid or missing token",
                     {{"REASON", auth.anonymous ? "no token" : auth.reason}, {"REMOTE_ADDR", remote}});
         reply_error(connection, request, 401, "Unauthorized: a valid publisher token is required.");
         return;
@@ -58,7 +58,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
             return o == "*" || o == claimed;
         });
         if (!listed) {
-            logger_.log(LogLevel::Debug, "Publish refused: cookie without an allowed Origin",
+            logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: cookie without an allowed Origin",
                         {{"REASON", claimed.empty() ? "no Origin or Referer" : claimed}, {"REMOTE_ADDR", remote}});
             reply_error(connection, request, 403, "Forbidden: origin not allowed to publish with a cookie.");
             return;
@@ -78,7 +78,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     }
     auto allowed = selectors_.get_all(*auth.claims.publish);
     if (!selectors_cover_all(allowed, update.topics)) {
-        logger_.log(LogLevel::Debug, "Publish refused: topic not allowed by the token",
+        logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: topic not allowed by the token",
                     {{"MERCURE_TOPIC", update.topics.front()}, {"REMOTE_ADDR", remote}});
         reply_error(connection, request, 403, "Forbidden: the token does not allow publishing to every topic.");
         return;
@@ -92,7 +92,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     std::string topic = update.topics.front();
     bool is_private = update.is_private;
     std::size_t recipients = dispatch(std::move(update));
-    logger_.log(LogLevel::Info, "Update published",
+    logger_.log(LogLevel::Info, LogEvent::UpdatePublished, "Update published",
                 {{"MERCURE_UPDATE_ID", id}, {"MERCURE_TOPIC", topic}, {"MERCURE_PRIVATE", is_private ? "true" : "false"},
                  {"MERCURE_RECIPIENTS", std::to_string(recipients)}, {"REMOTE_ADDR", remote}});
 }

@@ -64,7 +64,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     Authentication auth = authenticate(request, *query, subscriber_verifier_.get());
     std::string remote = client_address(connection, request);
     if (auth.refused || (auth.anonymous && !config_.allow_anonymous)) {
-        logger_.log(LogLevel::Debug, "Subscription refused",
+        logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Subscription refused",
                     {{"REASON", auth.refused ? auth.reason : "anonymous subscribers are not allowed"},
                      {"REMOTE_ADDR", remote}});
         reply_error(connection, request, 401, "Unauthorized: a valid subscriber token is required.");
@@ -129,7 +129,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     std::string topic_list;
     for (const auto& selector : stream.subscription().selectors)
         topic_list += (topic_list.empty() ? "" : " ") + selector->text();
-    logger_.log(LogLevel::Info, "New subscriber",
+    logger_.log(LogLevel::Info, LogEvent::SubscriberConnected, "New subscriber",
                 {{"MERCURE_SUBSCRIBER", stream.subscription().id}, {"MERCURE_TOPIC", topic_list},
                  {"REMOTE_ADDR", remote}});
 }

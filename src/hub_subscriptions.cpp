@@ -58,7 +58,7 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
     auto query = parse_urlencoded(request.query).value_or(FormPairs{});
     Authentication auth = authenticate(request, query, subscriber_verifier_.get());
     if (auth.anonymous || auth.refused) {
-        logger_.log(LogLevel::Debug, "Subscriptions API refused",
+        logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Subscriptions API refused",
                     {{"REASON", auth.anonymous ? "no token" : auth.reason},
                      {"REMOTE_ADDR", client_address(connection, request)}});
         reply_error(connection, request, 401, "Unauthorized: a valid subscriber token is required.");

@@ -17,16 +17,25 @@ constexpr int exit_ok = 0;
 constexpr int exit_config = 1;
 constexpr int exit_runtime = 3;
 
+mercure::LogLevel log_level_of(const mercure::Config& config)
+{
+    if (config.debug)
+        return mercure::LogLevel::Debug;
+    return mercure::parse_log_level(config.log_level).value_or(mercure::LogLevel::Info);
+}
+
 int run_hub(const mercure::Invocation& invocation, mercure::Logger& logger)
 {
-    auto hub = mercure::Hub::create(invocation.config, logger);
+    auto reloader = [&invocation]() -> mercure::Result<mercure::Config> {
+        auto reloaded = mercure::reload_config(invocation);
+        if (auto* error = std::get_if<mercure::InvocationError>(&reloaded))
+            return mercure::Error{error->message};
+        return std::get<mercure::Config>(std::move(reloaded));
+    };
+    auto hub = mercure::Hub::create(invocation.config, logger, reloader);
     if (!hub) {
         std::fprintf(stderr, "invalid config: %s\n", hub.error().message.c_str());
         return exit_config;
-    }
-    if (invocation.action == mercure::Action::CheckConfig) {
-        std::printf("configuration OK: %s\n", invocation.config_path.c_str());
-        return exit_ok;
     }
     if (auto listening = (*hub)->listen(); !listening) {
         logger.log(mercure::LogLevel::Error, "Cannot listen", {{"REASON", listening.error().message}});
@@ -35,10 +44,10 @@ int run_hub(const mercure::Invocation& invocation, mercure::Logger& logger)
     std::string addresses;
     for (const auto& address : (*hub)->listening_on())
         addresses += (addresses.empty() ? "" : " ") + address;
-    logger.log(mercure::LogLevel::Notice, "Mercure hub started",
-               {{"LISTEN", addresses}, {"VERSION", MERCURE_VERSION}});
+    logger.log(mercure::LogLevel::Notice, mercure::LogEvent::Started, "Mercure hub started",
+               {{"MERCURE_LISTEN", addresses}, {"MERCURE_VERSION", MERCURE_VERSION}});
     int code = (*hub)->run();
-    logger.log(mercure::LogLevel::Notice, "Mercure hub stopped");
+    logger.log(mercure::LogLevel::Notice, mercure::LogEvent::Stopped, "Mercure hub stopped");
     return code;
 }
 
@@ -63,12 +72,16 @@ int main(int argc, char** argv)
         std::fputs(mercure::dump_config(invocation.config).c_str(), stdout);
         return exit_ok;
     case mercure::Action::CheckConfig:
+        if (auto keys = mercure::Hub::check_keys(invocation.config); !keys) {
+            std::fprintf(stderr, "invalid config: %s\n", keys.error().message.c_str());
+            return exit_config;
+        }
+        std::printf("configuration OK: %s\n", invocation.config_path.c_str());
+        return exit_ok;
     case mercure::Action::Run:
         break;
     }
-    mercure::Logger logger(mercure::parse_log_level(invocation.config.log_level).value_or(mercure::LogLevel::Info));
-    if (invocation.config.debug)
-        logger.set_minimum(mercure::LogLevel::Debug);
+    mercure::Logger logger(log_level_of(invocation.config));
     for (const auto& warning : invocation.warnings)
         logger.log(mercure::LogLevel::Warning, warning);
     try {

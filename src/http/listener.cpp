@@ -2,6 +2,7 @@
 #include "http/listener.hpp"
 
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -80,11 +81,14 @@ void Listener::on_error_trampoline(evconnlistener*, void* arg)
 
 Result<std::unique_ptr<Listener>> Listener::adopt(event_base* base, int fd, AcceptHandler& handler)
 {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return Error{std::string("fcntl: ") + std::strerror(errno)};
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0)
         return Error{std::string("getsockname: ") + std::strerror(errno)};
-    auto* raw = evconnlistener_new(base, nullptr, nullptr, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    auto* raw = evconnlistener_new(base, nullptr, nullptr, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
     if (!raw)
         return Error{"cannot create a listener on fd " + std::to_string(fd)};
     std::unique_ptr<Listener> listener(

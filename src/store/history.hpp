@@ -51,6 +51,9 @@ public:
     // Drops entries older than the retention age (called periodically, cheap when nothing expires).
     virtual void expire(std::int64_t now_ms) = 0;
 
+    // Changes the retention limits (reload); excess entries are dropped at once.
+    virtual void set_limits(std::size_t max_entries, std::int64_t max_age_ms) = 0;
+
     // Number of stored entries.
     virtual std::size_t size() const = 0;
 };

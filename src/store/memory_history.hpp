@@ -22,8 +22,7 @@ public:
     void expire(std::int64_t now_ms) override;
     std::size_t size() const override { return entries_.size(); }
 
-    // Changes the limits (reload); excess entries are dropped at once.
-    void set_limits(std::size_t max_entries, std::int64_t max_age_ms);
+    void set_limits(std::size_t max_entries, std::int64_t max_age_ms) override;
 
 private:
     void drop_oldest();
