@@ -111,6 +111,7 @@ private:
     struct ReplayStart {
         bool requested = false;                  // the request carried an id
         std::optional<std::uint64_t> after;      // replay entries after this sequence
+        std::optional<std::string> known_id;     // the client's id, when the history holds it
     };
     ReplayStart replay_start(const HttpRequest& request, const FormPairs& query) const;
     void schedule_reap(Connection& connection);

@@ -33,10 +33,12 @@ Hub::ReplayStart Hub::replay_start(const HttpRequest& request, const FormPairs& 
     if (!id)
         return start;
     start.requested = true;
-    if (*id == "earliest")
+    if (*id == "earliest") {
         start.after = history_->horizon();
-    else
-        start.after = history_->sequence_of(*id);
+    } else if (auto sequence = history_->sequence_of(*id)) {
+        start.after = sequence;
+        start.known_id = std::string(*id);
+    }
     return start;
 }
 
@@ -77,10 +79,10 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     history_->expire(now_ms());
     ReplayStart replay = replay_start(request, *query);
     if (replay.requested) {
-        // The newest id the hub holds, so a client can tell whether it missed anything;
-        // "earliest" when the history is empty or the client's id is unknown to it.
-        std::string last = replay.after ? history_->last_id().value_or("earliest") : "earliest";
-        headers.emplace_back("Last-Event-ID", std::move(last));
+        // The id of the event just before the first one this stream will send: the client's
+        // own id when the hub knows it (nothing was lost), else "earliest" (the id is unknown
+        // or was asked for as "earliest": the replay starts at the oldest stored update).
+        headers.emplace_back("Last-Event-ID", replay.known_id ? std::string(*replay.known_id) : "earliest");
     }
     if (request.method == "HEAD") {
         connection.respond(request, 200, headers, "");

@@ -89,7 +89,7 @@ std::variant<Config, InvocationError> build_config(const std::string& path, bool
             return InvocationError{*why, exit_config};
     for (const ConfigOverride& o : flags)
         if (auto why = apply_override(o, draft))
-            return InvocationError{*why, exit_usage};
+            return InvocationError{*why, exit_config};  // a bad value is a configuration error
     Config config = resolve_draft(draft);
     if (Status s = validate_config(config, require_key); !s)
         return InvocationError{s.error().message, exit_config};

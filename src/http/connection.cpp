@@ -152,14 +152,21 @@ void Connection::process_input()
     while (!closed_ && state_ == State::Reading && !input_.empty()) {
         HttpRequest request;
         ParseResult result = parse_request(input_, limits_.request, request);
-        if (result.kind == ParseResult::Kind::NeedMore)
+        if (result.kind == ParseResult::Kind::NeedMore) {
+            // curl and other clients wait (up to a second) for this before sending big bodies.
+            if (result.expects_continue && !continue_sent_) {
+                continue_sent_ = true;
+                push_bytes("HTTP/1.1 100 Continue\r\n\r\n");
+            }
             return;
+        }
         if (result.kind == ParseResult::Kind::Error) {
             input_.clear();
             respond(request, result.status, {{"Content-Type", "text/plain; charset=utf-8"}}, result.reason + "\n", true);
             return;
         }
         input_.erase(0, result.consumed);
+        continue_sent_ = false;
         owner_.on_request(*this, request);
         if (state_ == State::Reading && limits_.read_timeout.count() > 0) {
             deadline_ = std::chrono::steady_clock::now() + limits_.read_timeout;

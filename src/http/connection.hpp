@@ -109,6 +109,7 @@ private:
     bool closed_ = false;
     bool chunked_ = true;
     bool write_armed_ = false;
+    bool continue_sent_ = false;
     ConnectionOwner& owner_;
     const ConnectionLimits& limits_;
     std::string peer_;

@@ -189,8 +189,17 @@ ParseResult parse_request(std::string_view input, const RequestLimits& limits, H
     std::size_t body_length = content_length.value_or(0);
     if (body_length > limits.max_body_size)
         return error(413, "Request body too large (limit " + std::to_string(limits.max_body_size) + " bytes).");
-    if (input.size() - end < body_length)
-        return ParseResult{};
+    if (input.size() - end < body_length) {
+        ParseResult waiting;
+        waiting.awaiting_body = true;
+        if (auto expect = request.header("expect")) {
+            std::string value(*expect);
+            for (auto& c : value)
+                c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            waiting.expects_continue = value == "100-continue";
+        }
+        return waiting;
+    }
     request.body = input.substr(end, body_length);
 
     ParseResult done;

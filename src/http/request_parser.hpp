@@ -19,6 +19,8 @@ struct ParseResult {
     std::size_t consumed = 0;   // Complete: bytes of this request (head + body)
     int status = 0;             // Error: the HTTP status to answer (400, 413, 431, 501, 505)
     std::string reason;         // Error: a one-line reason
+    bool awaiting_body = false; // NeedMore: the head is complete, the body is not
+    bool expects_continue = false; // ... and the client sent "Expect: 100-continue"
 };
 
 // Parses the request at the start of `input` into `request`. Strict: token method, origin-form

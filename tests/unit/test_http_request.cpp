@@ -113,6 +113,20 @@ void test_absolute_form_and_connection_close(void**)
     assert_false(r.keep_alive());
 }
 
+void test_expect_continue_reported_while_body_missing(void**)
+{
+    HttpRequest r;
+    ParseResult p = parse("POST / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-Continue\r\n\r\n", r);
+    assert_int_equal(static_cast<int>(p.kind), static_cast<int>(ParseResult::Kind::NeedMore));
+    assert_true(p.awaiting_body);
+    assert_true(p.expects_continue);
+    p = parse("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", r);
+    assert_true(p.awaiting_body);
+    assert_false(p.expects_continue);
+    p = parse("POST / HTTP/1.1\r\nContent-Length: 4\r\n", r);
+    assert_false(p.awaiting_body);
+}
+
 void test_leading_empty_line_tolerated(void**)
 {
     HttpRequest r;
@@ -135,6 +149,7 @@ int main()
         cmocka_unit_test(test_header_size_limit),
         cmocka_unit_test(test_absolute_form_and_connection_close),
         cmocka_unit_test(test_leading_empty_line_tolerated),
+        cmocka_unit_test(test_expect_continue_reported_while_body_missing),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
