@@ -113,6 +113,7 @@ Hub::~Hub()
     }
     connections_.clear();
     listeners_.clear();
+    admin_listeners_.clear();
     event_del(&reaper_);
     event_del(&drain_timer_);
     event_del(&sigint_);
@@ -130,18 +131,34 @@ Status Hub::listen()
         // refuses no connection (they wait in the kernel's backlog).
         socket_activated_ = true;
         for (const PassedSocket& socket : passed) {
-            auto listener = Listener::adopt(base_.get(), socket.fd, *this);
+            // A socket named "metrics" (FileDescriptorName=metrics) serves only operations.
+            bool admin = socket.name == "metrics";
+            auto listener = Listener::adopt(base_.get(), socket.fd, admin ? static_cast<AcceptHandler&>(admin_acceptor_) : *this);
             if (!listener)
                 return listener.error();
-            listeners_.push_back(std::move(*listener));
+            (admin ? admin_listeners_ : listeners_).push_back(std::move(*listener));
         }
-        return Ok{};
+        if (!admin_listeners_.empty())
+            return Ok{};
+        return listen_admin();
     }
     auto bound = Listener::bind(base_.get(), config_.addr, *this);
     if (!bound)
         return bound.error();
     for (auto& listener : *bound)
         listeners_.push_back(std::move(listener));
+    return listen_admin();
+}
+
+Status Hub::listen_admin()
+{
+    if (!config_.metrics || config_.metrics_addr.empty())
+        return Ok{};
+    auto bound = Listener::bind(base_.get(), config_.metrics_addr, admin_acceptor_);
+    if (!bound)
+        return Error{"metrics_addr: " + bound.error().message};
+    for (auto& listener : *bound)
+        admin_listeners_.push_back(std::move(listener));
     return Ok{};
 }
 
@@ -243,8 +260,13 @@ void Hub::reload()
 
 void Hub::on_accept(int fd, std::string peer)
 {
+    accept(fd, std::move(peer), false);
+}
+
+void Hub::accept(int fd, std::string peer, bool admin)
+{
     if (stopping_ || connections_.size() >= config_.max_connections) {
-        ++refused_connections_;
+        ++metrics_.connections_refused_total;
         ::close(fd);
         if (!stopping_)
             logger_.log(LogLevel::Warning, LogEvent::RequestRefused, "Connection refused: max_connections reached",
@@ -253,7 +275,8 @@ void Hub::on_accept(int fd, std::string peer)
     }
     auto connection = std::make_unique<Connection>(base_.get(), fd, std::move(peer), *this, limits_);
     Connection* raw = connection.get();
-    connections_.emplace(raw, ConnectionEntry{std::move(connection), nullptr});
+    connections_.emplace(raw, ConnectionEntry{std::move(connection), nullptr, admin});
+    ++metrics_.connections_total;
     raw->start();
 }
 
@@ -270,6 +293,8 @@ void Hub::on_closed(Connection& connection, std::string_view reason)
         for (Update& event : subscription_events(stream->subscription(), false))
             deferred_updates_.push_back(std::move(event));
         bool slow = reason.starts_with("slow client");
+        if (slow)
+            ++metrics_.slow_subscribers_dropped_total;
         logger_.log(slow ? LogLevel::Warning : LogLevel::Info,
                     slow ? LogEvent::SlowSubscriberDropped : LogEvent::SubscriberDisconnected,
                     slow ? "Slow subscriber disconnected" : "Subscriber disconnected",
@@ -320,6 +345,7 @@ std::size_t Hub::dispatch(Update update)
         logger_.log(LogLevel::Error, "Cannot store update in history", {{"REASON", stored.error().message}});
     // Replaying streams skip live delivery: their replay reads this update from history.
     ++updates_published_;
+    metrics_.deliveries_total += recipients.size();
     for (Subscriber* subscriber : recipients)
         subscriber->deliver(frame);
     std::size_t count = recipients.size();
@@ -363,6 +389,8 @@ void Hub::stop()
     notifier_.stopping();
     logger_.log(LogLevel::Notice, LogEvent::Stopping, "Stopping: ending every stream");
     for (auto& listener : listeners_)
+        listener->disable();
+    for (auto& listener : admin_listeners_)
         listener->disable();
     std::vector<Connection*> open;
     for (auto& [raw, entry] : connections_)

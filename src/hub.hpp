@@ -18,6 +18,7 @@
 #include "http/connection.hpp"
 #include "http/listener.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "systemd.hpp"
 #include "sse/heartbeat_schedule.hpp"
 #include "sse/subscriber_stream.hpp"
@@ -47,6 +48,8 @@ public:
 
     // Serves the sockets systemd passed (socket activation), or binds the configured address.
     Status listen();
+    // Binds metrics_addr when set (the operational endpoints on their own address).
+    Status listen_admin();
     // Runs the loop until a graceful stop completes; returns the process exit code.
     int run();
     // Begins a graceful stop: no new connections, every stream ended cleanly, bounded drain.
@@ -74,10 +77,23 @@ private:
     void on_closed(Connection& connection, std::string_view reason) override;
     void on_drained(Connection& connection) override;
     void on_accept(int fd, std::string peer) override;
+    void accept(int fd, std::string peer, bool admin);
+
+    // Accepts on metrics_addr: those connections serve only /metrics, /healthz and /readyz.
+    class AdminAcceptor final : public AcceptHandler {
+    public:
+        explicit AdminAcceptor(Hub& hub) : hub_(hub) {}
+        void on_accept(int fd, std::string peer) override { hub_.accept(fd, std::move(peer), true); }
+
+    private:
+        Hub& hub_;
+    };
 
     // Routes (hub_routes.cpp, hub_publish.cpp, hub_subscribe.cpp).
     void serve_hub_url(Connection& connection, HttpRequest& request);
     void serve_preflight(Connection& connection, const HttpRequest& request);
+    void serve_metrics(Connection& connection, const HttpRequest& request);
+    void serve_operational(Connection& connection, const HttpRequest& request, bool admin);
     void serve_publish(Connection& connection, HttpRequest& request);
     void serve_subscribe(Connection& connection, HttpRequest& request);
     void serve_subscriptions_api(Connection& connection, HttpRequest& request);
@@ -96,6 +112,7 @@ private:
         bool refused = false;
         std::string reason;        // why refused (logged at debug level only)
         TokenSource source = TokenSource::None;
+        RefusalReason refusal = RefusalReason::MissingToken;
         TokenClaims claims;
     };
     Authentication authenticate(const HttpRequest& request, const FormPairs& query,
@@ -123,6 +140,7 @@ private:
     struct ConnectionEntry {
         std::unique_ptr<Connection> connection;
         std::unique_ptr<SubscriberStream> stream;
+        bool admin = false;  // accepted on metrics_addr
     };
 
     EventBasePtr base_;  // first member: destroyed last, after every event that uses it
@@ -137,6 +155,9 @@ private:
     HeartbeatSchedule heartbeats_;
     UuidGenerator uuids_;
     std::vector<std::unique_ptr<Listener>> listeners_;
+    AdminAcceptor admin_acceptor_{*this};
+    std::vector<std::unique_ptr<Listener>> admin_listeners_;
+    MetricsCounters metrics_;
     std::unordered_map<Connection*, ConnectionEntry> connections_;
     std::vector<Connection*> doomed_;
     std::vector<Update> deferred_updates_;  // dispatched by the reaper, outside any fan-out
@@ -147,7 +168,6 @@ private:
     Reloader reloader_;
     SystemdNotifier notifier_;
     std::string reload_problem_;               // shown in STATUS= until a reload succeeds
-    std::uint64_t refused_connections_ = 0;
     std::uint64_t updates_published_ = 0;
     std::uint64_t updates_at_last_status_ = 0;
     std::chrono::steady_clock::time_point last_status_{};

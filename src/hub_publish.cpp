@@ -30,13 +30,17 @@ std::string_view origin_of(std::string_view url)
 
 void Hub::serve_publish(Connection& connection, HttpRequest& request)
 {
+    // Every refusal below counts as a failed update.
+    auto refuse = [&](int status, std::string_view reason) {
+        ++metrics_.updates_failed_total;
+        reply_error(connection, request, status, reason);
+    };
     if (auto type = request.header("content-type")) {
         std::string media = lower(type->substr(0, type->find(';')));
         while (!media.empty() && media.back() == ' ')
             media.pop_back();
         if (media != "application/x-www-form-urlencoded") {
-            reply_error(connection, request, 415,
-                        "Unsupported Content-Type: expected application/x-www-form-urlencoded.");
+            refuse(415, "Unsupported Content-Type: expected application/x-www-form-urlencoded.");
             return;
         }
     }
@@ -46,7 +50,8 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     if (auth.anonymous || auth.refused) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: invalid or missing token",
                     {{"REASON", auth.anonymous ? "no token" : auth.reason}, {"REMOTE_ADDR", remote}});
-        reply_error(connection, request, 401, "Unauthorized: a valid publisher token is required.");
+        metrics_.refuse(auth.refusal);
+        refuse(401, "Unauthorized: a valid publisher token is required.");
         return;
     }
     if (auth.source == TokenSource::Cookie) {
@@ -60,27 +65,30 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
         if (!listed) {
             logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: cookie without an allowed Origin",
                         {{"REASON", claimed.empty() ? "no Origin or Referer" : claimed}, {"REMOTE_ADDR", remote}});
-            reply_error(connection, request, 403, "Forbidden: origin not allowed to publish with a cookie.");
+            metrics_.refuse(RefusalReason::Origin);
+            refuse(403, "Forbidden: origin not allowed to publish with a cookie.");
             return;
         }
     }
 
     auto parsed = parse_publish_form(request.body, config_.max_topics);
     if (auto* refusal = std::get_if<PublishRefusal>(&parsed)) {
-        reply_error(connection, request, refusal->status, refusal->reason);
+        refuse(refusal->status, refusal->reason);
         return;
     }
     Update& update = std::get<Update>(parsed);
 
     if (!auth.claims.publish) {
-        reply_error(connection, request, 403, "Forbidden: the token has no \"mercure.publish\" claim.");
+        metrics_.refuse(RefusalReason::Forbidden);
+        refuse(403, "Forbidden: the token has no \"mercure.publish\" claim.");
         return;
     }
     auto allowed = selectors_.get_all(*auth.claims.publish);
     if (!selectors_cover_all(allowed, update.topics)) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: topic not allowed by the token",
                     {{"MERCURE_TOPIC", update.topics.front()}, {"REMOTE_ADDR", remote}});
-        reply_error(connection, request, 403, "Forbidden: the token does not allow publishing to every topic.");
+        metrics_.refuse(RefusalReason::Forbidden);
+        refuse(403, "Forbidden: the token does not allow publishing to every topic.");
         return;
     }
     if (update.id.empty())
@@ -88,6 +96,8 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
 
     // Acknowledge first: the publisher's answer never waits for the fan-out.
     reply(connection, request, 200, "text/plain; charset=utf-8", update.id);
+    ++metrics_.updates_total;
+    metrics_.published_bytes_total += update.data.size();
     std::string id = update.id;
     std::string topic = update.topics.front();
     bool is_private = update.is_private;

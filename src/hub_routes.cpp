@@ -108,11 +108,13 @@ Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPair
     auth.anonymous = false;
     if (presented.malformed) {
         auth.refused = true;
+        auth.refusal = RefusalReason::Malformed;
         auth.reason = "malformed Authorization header (expected \"Bearer <token>\")";
         return auth;
     }
     if (!verifier) {
         auth.refused = true;
+        auth.refusal = RefusalReason::Signature;
         auth.reason = "no key is configured for this role";
         return auth;
     }
@@ -120,6 +122,13 @@ Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPair
     if (auto* refusal = std::get_if<TokenRefusal>(&verdict)) {
         auth.refused = true;
         auth.reason = std::string(token_refusal_reason(*refusal));
+        switch (*refusal) {
+        case TokenRefusal::Malformed: auth.refusal = RefusalReason::Malformed; break;
+        case TokenRefusal::AlgorithmMismatch: auth.refusal = RefusalReason::Algorithm; break;
+        case TokenRefusal::BadSignature: auth.refusal = RefusalReason::Signature; break;
+        case TokenRefusal::Expired: auth.refusal = RefusalReason::Expired; break;
+        case TokenRefusal::NotYetValid: auth.refusal = RefusalReason::NotYetValid; break;
+        }
         return auth;
     }
     auth.claims = std::move(std::get<TokenClaims>(verdict));
@@ -129,17 +138,15 @@ Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPair
 void Hub::on_request(Connection& connection, HttpRequest& request)
 {
     const std::string& path = request.path;
-    if (path == hub_path) {
+    bool admin = connections_.at(&connection).admin;
+    if (admin || path == "/healthz" || path == "/readyz" || path == "/metrics") {
+        serve_operational(connection, request, admin);
+    } else if (path == hub_path) {
         serve_hub_url(connection, request);
     } else if (path == subscriptions_path || path.starts_with(std::string(subscriptions_path) + "/")) {
         serve_subscriptions_api(connection, request);
     } else if (path.starts_with(std::string(hub_path) + "/")) {
         reply_error(connection, request, 404, "Not Found.");
-    } else if (path == "/healthz") {
-        if (request.method == "GET" || request.method == "HEAD")
-            reply(connection, request, 200, "text/plain; charset=utf-8", "ok");
-        else
-            reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD"}});
     } else if (path == "/") {
         if (request.method == "GET" || request.method == "HEAD")
             reply(connection, request, 200, "text/html; charset=utf-8", welcome_page);
@@ -149,6 +156,32 @@ void Hub::on_request(Connection& connection, HttpRequest& request)
         serve_preflight(connection, request);
     } else {
         reply_error(connection, request, 404, "Not Found.");
+    }
+}
+
+void Hub::serve_operational(Connection& connection, const HttpRequest& request, bool admin)
+{
+    const std::string& path = request.path;
+    bool metrics_here = config_.metrics && (admin || config_.metrics_addr.empty());
+    if (path != "/healthz" && path != "/readyz" && !(path == "/metrics" && metrics_here)) {
+        reply_error(connection, request, 404, "Not Found.");
+        return;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD"}});
+        return;
+    }
+    if (path == "/healthz") {
+        // Liveness: the loop answers.
+        reply(connection, request, 200, "text/plain; charset=utf-8", "ok");
+    } else if (path == "/readyz") {
+        // Readiness: fails while draining, so a load balancer stops sending new clients.
+        if (stopping_)
+            reply(connection, request, 503, "text/plain; charset=utf-8", "draining\n");
+        else
+            reply(connection, request, 200, "text/plain; charset=utf-8", "ready");
+    } else {
+        serve_metrics(connection, request);
     }
 }
 

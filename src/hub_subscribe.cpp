@@ -69,6 +69,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Subscription refused",
                     {{"REASON", auth.refused ? auth.reason : "anonymous subscribers are not allowed"},
                      {"REMOTE_ADDR", remote}});
+        metrics_.refuse(auth.refusal);
         reply_error(connection, request, 401, "Unauthorized: a valid subscriber token is required.");
         return;
     }
@@ -122,6 +123,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     if (replay.after)
         stream.start_replay(*replay.after);
     registry_.add(stream);
+    ++metrics_.subscribers_total;
     pump_replay(stream);
     if (connection.closed())
         return;

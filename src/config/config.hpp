@@ -53,6 +53,12 @@ struct Config {
     std::size_t max_queued_bytes = 4 << 20;      // bytes queued for one subscriber
     std::size_t max_connections = 100000;        // open client connections
 
+    // Prometheus metrics: /metrics on the main listener, or on metrics_addr when set.
+    bool metrics = false;
+    std::string metrics_addr;
+    std::string metrics_login;
+    std::string metrics_password;
+
     std::string log_level = "info";              // "debug", "info", "notice", "warning", "error"
 };
 

@@ -105,6 +105,13 @@ std::optional<std::string> check_addr(const ConfigValue& v)
 }
 
 // RFC 6265 cookie-name: an RFC 7230 token.
+std::optional<std::string> check_optional_addr(const ConfigValue& v)
+{
+    if (std::get<std::string>(v).empty())
+        return std::nullopt;
+    return check_addr(v);
+}
+
 std::optional<std::string> check_cookie_name(const ConfigValue& v)
 {
     const std::string& name = std::get<std::string>(v);
@@ -277,6 +284,18 @@ constexpr KeySpec table[] = {
     {"max_connections", "MAX_CONNECTIONS", "--max-connections", K::Integer, "100000", 1, 10000000, nullptr,
      "most open client connections",
      false, set_field<&Config::max_connections>, get_field<&Config::max_connections>},
+    {"metrics", "METRICS", "--metrics", K::Bool, "false", 0, 0, nullptr,
+     "serve Prometheus metrics at /metrics",
+     false, set_field<&Config::metrics>, get_field<&Config::metrics>},
+    {"metrics_addr", "METRICS_ADDR", "--metrics-addr", K::String, "", 0, 0, check_optional_addr,
+     "separate [host]:port for /metrics, /healthz and /readyz (empty: the main listener)",
+     false, set_field<&Config::metrics_addr>, get_field<&Config::metrics_addr>},
+    {"metrics_login", "METRICS_LOGIN", "--metrics-login", K::String, "", 0, 0, nullptr,
+     "user name required by /metrics with HTTP basic authentication (empty: none)",
+     false, set_field<&Config::metrics_login>, get_field<&Config::metrics_login>},
+    {"metrics_password", "METRICS_PASSWORD", "--metrics-password", K::String, "", 0, 0, nullptr,
+     "password of metrics_login",
+     true, set_field<&Config::metrics_password>, get_field<&Config::metrics_password>},
     {"log_level", "LOG_LEVEL", "--log-level", K::String, "info", 0, 0, check_log_level,
      "least severe level logged: debug, info, notice, warning or error",
      false, set_field<&Config::log_level>, get_field<&Config::log_level>},
@@ -298,10 +317,6 @@ constexpr LegacySetting unsupported[] = {
     {"COMPRESS", "--compress", false, "HTTP compression is not supported"},
     {"LOG_FORMAT", "--log-format", true,
      "logs go to the journal with structured fields, or to stderr as text"},
-    {"METRICS", "--metrics", false, "the metrics endpoint is not configurable"},
-    {"METRICS_ADDR", "--metrics-addr", true, "the metrics endpoint is not configurable"},
-    {"METRICS_LOGIN", "--metrics-login", true, "the metrics endpoint is not configurable"},
-    {"METRICS_PASSWORD", "--metrics-password", true, "the metrics endpoint is not configurable"},
 };
 // clang-format on
 
