@@ -119,6 +119,77 @@ ParseResult parse_request_line(std::string_view line, HttpRequest& request)
     return ParseResult{};
 }
 
+// Decodes a chunked body starting at `in[pos]` (RFC 9112 7.1): hex size lines with optional
+// extensions, data, CRLF, a zero-size chunk, then trailer lines up to an empty line.
+// Returns Complete with `consumed` = the end of the message, NeedMore, or Error.
+ParseResult decode_chunked(std::string_view in, std::size_t pos, std::size_t max_body, std::string& body)
+{
+    constexpr std::size_t max_line = 4096;
+    body.clear();
+    std::string_view line;
+    while (true) {
+        std::size_t line_start = pos;
+        if (!next_line(in, pos, line)) {
+            if (in.size() - line_start > max_line)
+                return error(400, "Malformed chunked body: chunk size line too long.");
+            return ParseResult{};
+        }
+        std::string_view size_text = line.substr(0, line.find(';'));
+        size_text = trim_ows(size_text);
+        std::size_t size = 0;
+        auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size())
+            return error(400, "Malformed chunked body: bad chunk size.");
+        if (size == 0)
+            break;
+        if (size > max_body || body.size() + size > max_body)
+            return error(413, "Request body too large (limit " + std::to_string(max_body) + " bytes).");
+        if (in.size() - pos < size + 2)
+            return ParseResult{};
+        body.append(in.substr(pos, size));
+        pos += size;
+        if (in.substr(pos, 2) == "\r\n")
+            pos += 2;
+        else if (in[pos] == '\n')
+            pos += 1;
+        else
+            return error(400, "Malformed chunked body: missing CRLF after chunk data.");
+    }
+    // Trailer fields are read and ignored, up to the empty line.
+    while (true) {
+        std::size_t line_start = pos;
+        if (!next_line(in, pos, line)) {
+            if (in.size() - line_start > max_line)
+                return error(400, "Malformed chunked body: trailer line too long.");
+            return ParseResult{};
+        }
+        if (line.empty())
+            break;
+    }
+    ParseResult done;
+    done.kind = ParseResult::Kind::Complete;
+    done.consumed = pos;
+    return done;
+}
+
+std::string lowercase(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out)
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return out;
+}
+
+// NeedMore for a request whose head is complete but whose body is not.
+ParseResult awaiting_body(const HttpRequest& request)
+{
+    ParseResult waiting;
+    waiting.awaiting_body = true;
+    auto expect = request.header("expect");
+    waiting.expects_continue = expect && lowercase(*expect) == "100-continue";
+    return waiting;
+}
+
 } // namespace
 
 bool HttpRequest::keep_alive() const
@@ -159,6 +230,7 @@ ParseResult parse_request(std::string_view input, const RequestLimits& limits, H
         return r;
 
     std::optional<std::size_t> content_length;
+    bool chunked = false;
     while (next_line(head, pos, line) && !line.empty()) {
         if (line.front() == ' ' || line.front() == '\t')
             return error(400, "Obsolete header line folding is not accepted.");
@@ -181,25 +253,31 @@ ParseResult parse_request(std::string_view input, const RequestLimits& limits, H
                 return error(400, "Conflicting Content-Length headers.");
             content_length = length;
         } else if (name == "transfer-encoding") {
-            return error(501, "Transfer-Encoding request bodies are not supported; send Content-Length.");
+            // Only "chunked" alone is understood; anything else cannot be framed safely.
+            if (lowercase(value) != "chunked" || chunked)
+                return error(501, "Unsupported Transfer-Encoding: only \"chunked\" is accepted.");
+            chunked = true;
         }
         request.headers.emplace_back(std::move(name), std::string(value));
+    }
+
+    if (chunked && content_length)
+        return error(400, "Both Content-Length and Transfer-Encoding: refusing an ambiguous body.");
+    if (chunked) {
+        std::string body;
+        ParseResult result = decode_chunked(input, end, limits.max_body_size, body);
+        if (result.kind == ParseResult::Kind::Complete)
+            request.body = std::move(body);
+        else if (result.kind == ParseResult::Kind::NeedMore)
+            result = awaiting_body(request);
+        return result;
     }
 
     std::size_t body_length = content_length.value_or(0);
     if (body_length > limits.max_body_size)
         return error(413, "Request body too large (limit " + std::to_string(limits.max_body_size) + " bytes).");
-    if (input.size() - end < body_length) {
-        ParseResult waiting;
-        waiting.awaiting_body = true;
-        if (auto expect = request.header("expect")) {
-            std::string value(*expect);
-            for (auto& c : value)
-                c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-            waiting.expects_continue = value == "100-continue";
-        }
-        return waiting;
-    }
+    if (input.size() - end < body_length)
+        return awaiting_body(request);
     request.body = input.substr(end, body_length);
 
     ParseResult done;

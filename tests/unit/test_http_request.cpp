@@ -86,7 +86,9 @@ void test_content_length_rules(void**)
     assert_int_equal(error_status("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
     assert_int_equal(error_status("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n"), 400);
     assert_int_equal(error_status("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400);
-    assert_int_equal(error_status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 501);
+    assert_int_equal(error_status("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
+    assert_int_equal(error_status("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501);
+    assert_int_equal(error_status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"), 400);
     RequestLimits small;
     small.max_body_size = 10;
     assert_int_equal(error_status("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", small), 413);
@@ -127,6 +129,34 @@ void test_expect_continue_reported_while_body_missing(void**)
     assert_false(p.awaiting_body);
 }
 
+void test_chunked_body(void**)
+{
+    HttpRequest r;
+    std::string in = "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n5;ext=1\r\nhello\r\n"
+                     "7\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    ParseResult p = parse(in, r);
+    assert_int_equal(static_cast<int>(p.kind), static_cast<int>(ParseResult::Kind::Complete));
+    assert_string_equal(r.body.c_str(), "hello, world");
+    assert_int_equal(p.consumed, in.size() - 4);
+    for (std::size_t cut = 47; cut < in.size() - 4; ++cut) {
+        ParseResult partial = parse(std::string_view(in).substr(0, cut), r);
+        assert_int_equal(static_cast<int>(partial.kind), static_cast<int>(ParseResult::Kind::NeedMore));
+        assert_true(partial.awaiting_body);
+    }
+}
+
+void test_chunked_errors(void**)
+{
+    std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert_int_equal(error_status(head + "zz\r\n"), 400);
+    assert_int_equal(error_status(head + "3\r\nabcX\r\n0\r\n\r\n"), 400);
+    assert_int_equal(error_status(head + "ffffffffffffffffffff\r\n"), 400);
+    RequestLimits small;
+    small.max_body_size = 10;
+    assert_int_equal(error_status(head + "6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n", small), 413);
+    assert_int_equal(error_status(head + "b\r\n", small), 413);
+}
+
 void test_leading_empty_line_tolerated(void**)
 {
     HttpRequest r;
@@ -149,6 +179,8 @@ int main()
         cmocka_unit_test(test_header_size_limit),
         cmocka_unit_test(test_absolute_form_and_connection_close),
         cmocka_unit_test(test_leading_empty_line_tolerated),
+        cmocka_unit_test(test_chunked_body),
+        cmocka_unit_test(test_chunked_errors),
         cmocka_unit_test(test_expect_continue_reported_while_body_missing),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
