@@ -1,5 +1,6 @@
 // mercure-token: mints a signed Mercure JWT for publishers and subscribers.
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "core/jwt_algorithm.hpp"
+#include "build_config.hpp"
+#include "config/config_loader.hpp"
 #include "core/token_verifier.hpp"
 
 namespace {
@@ -26,7 +29,7 @@ constexpr int exit_usage = 2;
 constexpr std::streamsize max_key_file_size = 1024 * 1024;
 
 constexpr const char* usage_text =
-    "Usage: mercure-token [--alg ALG] (--key KEY | --key-file PATH)\n"
+    "Usage: mercure-token [--alg ALG] [--key KEY | --key-file PATH | --config PATH]\n"
     "                     [--publish SELECTOR]... [--subscribe SELECTOR]...\n"
     "                     [--payload JSON] [--exp UNIXTIME | --ttl SECONDS] [--nbf UNIXTIME]\n"
     "\n"
@@ -37,6 +40,9 @@ constexpr const char* usage_text =
     "  -k, --key KEY          the HS* secret, or the RS*/ES* PEM private key text\n"
     "  -f, --key-file PATH    read the key from PATH (for HS*, one trailing newline is\n"
     "                         removed)\n"
+    "  -c, --config PATH      take the key and algorithm from the hub's configuration\n"
+    "                         (PATH and its conf.d drop-ins): the subscriber key when only\n"
+    "                         --subscribe is given, the publisher key otherwise\n"
     "  -p, --publish SEL      add SEL to mercure.publish (repeatable; \"*\" for any topic)\n"
     "  -s, --subscribe SEL    add SEL to mercure.subscribe (repeatable)\n"
     "  -d, --payload JSON     set mercure.payload to this JSON value\n"
@@ -45,8 +51,10 @@ constexpr const char* usage_text =
     "  -n, --nbf UNIXTIME     not valid before this time\n"
     "  -h, --help             show this help\n"
     "\n"
-    "Without --key or --key-file the key comes from MERCURE_PUBLISHER_JWT_KEY, then\n"
-    "PUBLISHER_JWT_KEY, then JWT_KEY.\n"
+    "Without --key, --key-file or --config the key comes from MERCURE_PUBLISHER_JWT_KEY,\n"
+    "then PUBLISHER_JWT_KEY, then JWT_KEY, then the hub's configuration file\n"
+    "(" MERCURE_SYSCONFDIR "/mercure/mercure.conf) when it is readable.\n"
+    "RS* and ES* hubs are configured with a public key: pass the private key with --key-file.\n"
     "Exit status: 0 on success, 1 on error, 2 on a usage error.\n";
 
 // Prints a one-line usage error and returns the usage exit status.
@@ -103,6 +111,7 @@ int run(int argc, char** argv)
         {"alg", required_argument, nullptr, 'a'},
         {"key", required_argument, nullptr, 'k'},
         {"key-file", required_argument, nullptr, 'f'},
+        {"config", required_argument, nullptr, 'c'},
         {"publish", required_argument, nullptr, 'p'},
         {"subscribe", required_argument, nullptr, 's'},
         {"payload", required_argument, nullptr, 'd'},
@@ -116,16 +125,22 @@ int run(int argc, char** argv)
     std::string algorithm_name = "HS256";
     std::optional<std::string> key;
     std::optional<std::string> key_file;
+    std::optional<std::string> config_path;
+    bool algorithm_given = false;
     std::optional<std::int64_t> exp;
     std::optional<std::int64_t> ttl;
     mercure::TokenGrant grant;
 
     opterr = 0;
     int option_char = 0;
-    while ((option_char = getopt_long(argc, argv, ":a:k:f:p:s:d:e:t:n:h", long_options, nullptr)) != -1) {
+    while ((option_char = getopt_long(argc, argv, ":a:k:f:c:p:s:d:e:t:n:h", long_options, nullptr)) != -1) {
         switch (option_char) {
         case 'a':
             algorithm_name = optarg;
+            algorithm_given = true;
+            break;
+        case 'c':
+            config_path = optarg;
             break;
         case 'k':
             key = optarg;
@@ -182,6 +197,48 @@ int run(int argc, char** argv)
         return usage_error(std::string("unexpected argument ") + argv[optind]);
     }
 
+    if (config_path && (key || key_file)) {
+        return usage_error("--config cannot be combined with --key or --key-file");
+    }
+    if (!key && !key_file && !config_path) {
+        for (const char* name : {"MERCURE_PUBLISHER_JWT_KEY", "PUBLISHER_JWT_KEY", "JWT_KEY"}) {
+            const char* value = std::getenv(name);
+            if (value != nullptr && *value != '\0') {
+                key = value;
+                break;
+            }
+        }
+        const std::string default_config = MERCURE_SYSCONFDIR "/mercure/mercure.conf";
+        if (!key && access(default_config.c_str(), R_OK) == 0) {
+            config_path = default_config;
+        }
+    }
+    if (config_path) {
+        auto config = mercure::load_config(*config_path);
+        if (!config) {
+            std::cerr << "mercure-token: " << config.error().message << "\n";
+            return exit_failure;
+        }
+        // A token that only subscribes is checked with the subscriber key.
+        bool subscriber_only = grant.subscribe && !grant.publish;
+        const mercure::JwtKeyConfig& role = subscriber_only ? config->subscriber : config->publisher;
+        if (!algorithm_given) {
+            algorithm_name = role.algorithm;
+        }
+        auto configured = mercure::parse_jwt_algorithm(role.algorithm);
+        if (configured && !mercure::jwt_algorithm_is_hmac(*configured)) {
+            std::cerr << "mercure-token: " << *config_path << " configures " << role.algorithm
+                      << " with a public key; a token needs the private key: pass it with --key-file\n";
+            return exit_failure;
+        }
+        if (role.key.empty()) {
+            std::cerr << "mercure-token: " << *config_path << " sets no "
+                      << (subscriber_only ? "subscriber" : "publisher") << " key\n";
+            return exit_failure;
+        }
+        key = role.key;
+    }
+
     const std::optional<mercure::JwtAlgorithm> algorithm = mercure::parse_jwt_algorithm(algorithm_name);
     if (!algorithm) {
         return usage_error("unknown algorithm " + algorithm_name +
@@ -208,17 +265,8 @@ int run(int argc, char** argv)
             }
         }
     } else if (!key) {
-        for (const char* name : {"MERCURE_PUBLISHER_JWT_KEY", "PUBLISHER_JWT_KEY", "JWT_KEY"}) {
-            const char* value = std::getenv(name);
-            if (value != nullptr && *value != '\0') {
-                key = value;
-                break;
-            }
-        }
-        if (!key) {
-            return usage_error("no key: pass --key or --key-file, or set MERCURE_PUBLISHER_JWT_KEY, "
-                               "PUBLISHER_JWT_KEY or JWT_KEY");
-        }
+        return usage_error("no key: pass --key, --key-file or --config, or set MERCURE_PUBLISHER_JWT_KEY, "
+                           "PUBLISHER_JWT_KEY or JWT_KEY");
     }
 
     if (ttl) {
