@@ -93,6 +93,7 @@ private:
     void serve_hub_url(Connection& connection, HttpRequest& request);
     void serve_preflight(Connection& connection, const HttpRequest& request);
     void serve_metrics(Connection& connection, const HttpRequest& request);
+    void serve_ui(Connection& connection, const HttpRequest& request, std::string_view relative);
     void serve_operational(Connection& connection, const HttpRequest& request, bool admin);
     void serve_publish(Connection& connection, HttpRequest& request);
     void serve_subscribe(Connection& connection, HttpRequest& request);

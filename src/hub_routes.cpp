@@ -4,12 +4,14 @@
 
 #include "core/subscription_document.hpp"
 #include "hub.hpp"
+#include "ui/ui_assets.hpp"
 
 namespace mercure {
 
 namespace {
 
 constexpr std::string_view hub_path = "/.well-known/mercure";
+constexpr std::string_view ui_path = "/.well-known/mercure/ui/";
 
 constexpr std::string_view welcome_page = R"(<!DOCTYPE html>
 <html lang="en">
@@ -145,10 +147,16 @@ void Hub::on_request(Connection& connection, HttpRequest& request)
         serve_hub_url(connection, request);
     } else if (path == subscriptions_path || path.starts_with(std::string(subscriptions_path) + "/")) {
         serve_subscriptions_api(connection, request);
+    } else if (path == "/.well-known/mercure/ui" && (config_.demo || config_.debug)) {
+        reply(connection, request, 308, "text/plain; charset=utf-8", "", {{"Location", std::string(ui_path)}});
+    } else if (path.starts_with(ui_path) && (config_.demo || config_.debug)) {
+        serve_ui(connection, request, std::string_view(path).substr(ui_path.size()));
     } else if (path.starts_with(std::string(hub_path) + "/")) {
         reply_error(connection, request, 404, "Not Found.");
     } else if (path == "/") {
-        if (request.method == "GET" || request.method == "HEAD")
+        if (config_.demo)  // demo mode: the UI is the home page, as upstream
+            reply(connection, request, 302, "text/plain; charset=utf-8", "", {{"Location", std::string(ui_path)}});
+        else if (request.method == "GET" || request.method == "HEAD")
             reply(connection, request, 200, "text/html; charset=utf-8", welcome_page);
         else
             reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD"}});
@@ -183,6 +191,23 @@ void Hub::serve_operational(Connection& connection, const HttpRequest& request, 
     } else {
         serve_metrics(connection, request);
     }
+}
+
+void Hub::serve_ui(Connection& connection, const HttpRequest& request, std::string_view relative)
+{
+    if (request.method != "GET" && request.method != "HEAD") {
+        reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD"}});
+        return;
+    }
+    const UiAsset* asset = find_ui_asset(relative);
+    if (!asset) {
+        reply_error(connection, request, 404, "Not Found.");
+        return;
+    }
+    reply(connection, request, 200, asset->content_type, asset->body,
+          {{"Cache-Control", "no-cache"},
+           {"X-Content-Type-Options", "nosniff"},
+           {"Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"}});
 }
 
 void Hub::serve_hub_url(Connection& connection, HttpRequest& request)
