@@ -71,7 +71,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
         }
     }
 
-    auto parsed = parse_publish_form(request.body, config_.max_topics);
+    auto parsed = parse_publish_form(request.body, config_.max_topics, config_.max_topic_length);
     if (auto* refusal = std::get_if<PublishRefusal>(&parsed)) {
         refuse(refusal->status, refusal->reason);
         return;

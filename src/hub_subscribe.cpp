@@ -57,6 +57,14 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
         reply_error(connection, request, 400, "Missing \"topic\" parameter.");
         return;
     }
+    for (const auto& topic : topics) {
+        if (topic.empty() || topic.size() > config_.max_topic_length) {
+            reply_error(connection, request, 400,
+                        "Invalid \"topic\" parameter: empty or longer than " +
+                            std::to_string(config_.max_topic_length) + " bytes.");
+            return;
+        }
+    }
     if (topics.size() > config_.max_topics) {
         reply_error(connection, request, 400,
                     "Too many \"topic\" parameters (limit " + std::to_string(config_.max_topics) + ").");

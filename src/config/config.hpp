@@ -50,6 +50,7 @@ struct Config {
     std::size_t max_body_size = 1 << 20;         // bytes of a publish body (413 beyond)
     std::size_t max_header_size = 16 << 10;      // bytes of request line + headers (431 beyond)
     std::size_t max_topics = 1000;               // topic selectors per request (400 beyond)
+    std::size_t max_topic_length = 2048;         // bytes of one topic or selector (400 beyond)
     std::size_t max_queued_bytes = 4 << 20;      // bytes queued for one subscriber
     std::size_t max_connections = 100000;        // open client connections
 

@@ -44,7 +44,8 @@ bool is_reserved_topic(std::string_view topic)
            path[prefix.size()] == '#';
 }
 
-std::variant<Update, PublishRefusal> parse_publish_form(std::string_view body, std::size_t max_topics)
+std::variant<Update, PublishRefusal> parse_publish_form(std::string_view body, std::size_t max_topics,
+                                                       std::size_t max_topic_length)
 {
     auto pairs = parse_urlencoded(body);
     if (!pairs)
@@ -78,6 +79,9 @@ std::variant<Update, PublishRefusal> parse_publish_form(std::string_view body, s
     for (const auto& topic : update.topics) {
         if (topic.empty())
             return PublishRefusal{400, "Invalid \"topic\" parameter: a topic must not be empty."};
+        if (topic.size() > max_topic_length)
+            return PublishRefusal{400, "Invalid \"topic\" parameter: longer than " + std::to_string(max_topic_length) +
+                                           " bytes."};
         if (is_reserved_topic(topic))
             return PublishRefusal{403, "Forbidden topic: the /.well-known/mercure namespace is reserved to the hub."};
     }

@@ -56,6 +56,13 @@ public:
 
     // Number of stored entries.
     virtual std::size_t size() const = 0;
+
+    // Makes everything appended so far durable (the hub calls it once per loop turn, before
+    // acknowledging publishers); cheap when nothing was appended since the previous call.
+    virtual Status flush() { return Ok{}; }
+
+    // Whether the stored history survives a restart of the hub.
+    virtual bool durable() const { return false; }
 };
 
 } // namespace mercure

@@ -91,6 +91,15 @@ void test_too_many_topics(void**)
     assert_int_equal(refusal_status("topic=a&topic=b&topic=c", 2), 400);
     assert_int_equal(refusal_status("topic=a&topic=b", 2), 0);
 }
+void test_topic_length_limit(void**)
+{
+    std::string at_limit = "topic=" + std::string(64, 'a');
+    std::string above = "topic=" + std::string(65, 'a');
+    assert_int_equal(static_cast<int>(std::get<Update>(parse_publish_form(at_limit, 10, 64)).topics[0].size()), 64);
+    auto refused = parse_publish_form(above, 10, 64);
+    assert_int_equal(std::get<PublishRefusal>(refused).status, 400);
+}
+
 void test_reserved_namespace(void**)
 {
     assert_int_equal(refusal_status("topic=%2F.well-known%2Fmercure%2Fsubscriptions%2Fx"), 403);
@@ -118,6 +127,7 @@ int main()
         cmocka_unit_test(test_malformed_escape),
         cmocka_unit_test(test_too_many_topics),
         cmocka_unit_test(test_reserved_namespace),
+        cmocka_unit_test(test_topic_length_limit),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
