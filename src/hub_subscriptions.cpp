@@ -51,8 +51,12 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
         reply_error(connection, request, 404, "Not Found: the subscriptions API is disabled.");
         return;
     }
+    if (request.method == "OPTIONS") {
+        serve_preflight(connection, request);
+        return;
+    }
     if (request.method != "GET" && request.method != "HEAD") {
-        reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD"}});
+        reply_error(connection, request, 405, "Method Not Allowed.", {{"Allow", "GET, HEAD, OPTIONS"}});
         return;
     }
     auto query = parse_urlencoded(request.query).value_or(FormPairs{});
@@ -99,6 +103,8 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
     std::string last_event_id = history_->last_id().value_or("earliest");
     HeaderList headers{{"ETag", last_event_id}};
     if (auto match = request.header("if-none-match"); match && etag_matches(*match, last_event_id)) {
+        for (auto& header : cors_headers(request))
+            headers.push_back(std::move(header));
         connection.respond(request, 304, headers, "");
         return;
     }
