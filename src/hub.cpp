@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
 #include "core/publish_form.hpp"
+#include "store/lmdb_history.hpp"
 #include "store/memory_history.hpp"
 
 namespace mercure {
@@ -38,6 +40,72 @@ Result<std::shared_ptr<const TokenVerifier>> make_verifier(const JwtKeyConfig& k
     if (!verifier)
         return Error{"invalid " + std::string(role) + " JWT key: " + verifier.error().message};
     return std::move(*verifier);
+}
+
+// Where the history lives: an explicit history_store, else the upstream transport_url, else
+// lmdb under systemd's StateDirectory= (the packaged service), else memory.
+struct HistoryPlace {
+    bool durable = false;
+    std::string path;
+};
+
+Result<HistoryPlace> history_place(const Config& config)
+{
+    const char* state = std::getenv("STATE_DIRECTORY");
+    // STATE_DIRECTORY may list several directories separated by ':'; the first is ours.
+    std::string state_directory = state ? std::string(state).substr(0, std::string(state).find(':')) : "";
+    std::string store = config.history_store;
+    std::string path = config.history_path;
+    if (store == "auto") {
+        if (config.transport_url.starts_with("bolt://")) {
+            store = "lmdb";
+            std::string url_path = config.transport_url.substr(7);
+            url_path = url_path.substr(0, url_path.find('?'));
+            if (path.empty())
+                path = url_path;
+        } else if (config.transport_url.empty() && !state_directory.empty()) {
+            store = "lmdb";
+        } else {
+            store = "memory";
+        }
+    }
+    if (store == "memory")
+        return HistoryPlace{};
+    if (path.empty()) {
+        if (state_directory.empty())
+            return Error{"history_store = \"lmdb\" needs history_path (or systemd's StateDirectory=)"};
+        path = state_directory + "/history";
+    }
+    return HistoryPlace{true, path};
+}
+
+LmdbOptions::Sync sync_mode(const std::string& name)
+{
+    if (name == "always")
+        return LmdbOptions::Sync::Always;
+    if (name == "none")
+        return LmdbOptions::Sync::None;
+    return LmdbOptions::Sync::Batch;
+}
+
+Result<std::unique_ptr<History>> open_history(const Config& config)
+{
+    auto place = history_place(config);
+    if (!place)
+        return place.error();
+    if (!place->durable)
+        return std::unique_ptr<History>(
+            std::make_unique<MemoryHistory>(config.history_size, config.history_max_age.count()));
+    LmdbOptions options;
+    options.path = place->path;
+    options.max_entries = config.history_size;
+    options.max_age_ms = config.history_max_age.count();
+    options.max_bytes = config.history_max_bytes;
+    options.sync = sync_mode(config.history_sync);
+    auto opened = LmdbHistory::open(options);
+    if (!opened)
+        return opened.error();
+    return std::unique_ptr<History>(std::move(*opened));
 }
 
 } // namespace
@@ -73,10 +141,14 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger, Reloader
     auto verifiers = make_verifiers(config);
     if (!verifiers)
         return verifiers.error();
+    auto history = open_history(config);
+    if (!history)
+        return Error{"history: " + history.error().message};
     event_base* base = event_base_new();
     if (!base)
         return Error{"cannot create the event loop"};
     std::unique_ptr<Hub> hub(new Hub(std::move(config), logger, base));
+    hub->history_ = std::move(*history);
     hub->publisher_verifier_ = std::move(verifiers->publisher);
     hub->subscriber_verifier_ = std::move(verifiers->subscriber);
     hub->reloader_ = std::move(reloader);
@@ -88,12 +160,12 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
       config_(std::move(config)),
       logger_(logger),
       limits_(limits_from(config_)),
-      history_(std::make_unique<MemoryHistory>(config_.history_size, config_.history_max_age.count())),
       heartbeats_(base, config_.heartbeat_interval),
       stream_opening_(make_frame(":\n"))
 {
     event_assign(&reaper_, base, -1, 0, &Hub::on_reap, this);
     event_assign(&drain_timer_, base, -1, 0, &Hub::on_drain_timeout, this);
+    event_assign(&commit_event_, base, -1, 0, &Hub::on_commit, this);
     event_assign(&sigint_, base, SIGINT, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
     event_assign(&sigterm_, base, SIGTERM, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
     event_assign(&sighup_, base, SIGHUP, EV_SIGNAL | EV_PERSIST, &Hub::on_signal, this);
@@ -107,6 +179,9 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
 
 Hub::~Hub()
 {
+    // Updates stored but not yet committed are made durable; their publishers got no answer.
+    if (!pending_.empty() && history_)
+        history_->flush();
     for (auto& [raw, entry] : connections_) {
         if (entry.stream)
             registry_.remove(*entry.stream);
@@ -116,6 +191,7 @@ Hub::~Hub()
     admin_listeners_.clear();
     event_del(&reaper_);
     event_del(&drain_timer_);
+    event_del(&commit_event_);
     event_del(&sigint_);
     event_del(&sigterm_);
     event_del(&sighup_);
@@ -243,12 +319,23 @@ void Hub::reload()
                     {{"MERCURE_ADDR", next.addr}});
         next.addr = config_.addr;
     }
+    if (next.history_store != config_.history_store || next.history_path != config_.history_path ||
+        next.history_sync != config_.history_sync || next.transport_url != config_.transport_url) {
+        logger_.log(LogLevel::Warning, LogEvent::ConfigReloaded,
+                    "history_store, history_path, history_sync and transport_url change at the next restart");
+        next.history_store = config_.history_store;
+        next.history_path = config_.history_path;
+        next.history_sync = config_.history_sync;
+        next.transport_url = config_.transport_url;
+    }
     config_ = std::move(next);
     limits_ = limits_from(config_);  // connections read their limits by reference
     publisher_verifier_ = std::move(verifiers->publisher);
     subscriber_verifier_ = std::move(verifiers->subscriber);
     heartbeats_.set_interval(config_.heartbeat_interval);
     history_->set_limits(config_.history_size, config_.history_max_age.count());
+    if (auto* lmdb = dynamic_cast<LmdbHistory*>(history_.get()))
+        lmdb->set_max_bytes(config_.history_max_bytes);
     logger_.set_minimum(config_.debug ? LogLevel::Debug
                                       : parse_log_level(config_.log_level).value_or(LogLevel::Info));
     reload_problem_.clear();
@@ -275,6 +362,7 @@ void Hub::accept(int fd, std::string peer, bool admin)
     }
     auto connection = std::make_unique<Connection>(base_.get(), fd, std::move(peer), *this, limits_);
     Connection* raw = connection.get();
+    raw->set_serial(next_serial_++);
     connections_.emplace(raw, ConnectionEntry{std::move(connection), nullptr, admin});
     ++metrics_.connections_total;
     raw->start();
@@ -320,7 +408,7 @@ void Hub::on_reap(int, short, void* arg)
     std::vector<Update> updates;
     updates.swap(self->deferred_updates_);
     for (Update& update : updates)
-        self->dispatch(std::move(update));
+        self->publish(std::move(update), std::nullopt);
     if (self->stopping_)
         self->finish_if_drained();
 }
@@ -332,26 +420,91 @@ std::int64_t Hub::now_ms()
         .count();
 }
 
-std::size_t Hub::dispatch(Update update)
+void Hub::publish(Update update, std::optional<PublishAck> ack)
 {
     FramePtr frame = make_frame(encode_sse_event(update));
-    // The scratch vector is moved out so a delivery that ends up dispatching again (it should
+    std::int64_t now = now_ms();
+    history_->expire(now);
+    auto sequence = history_->append(update, frame, now);
+    if (!sequence) {
+        ++metrics_.updates_failed_total;
+        logger_.log(LogLevel::Error, "Cannot store update in history",
+                    {{"MERCURE_UPDATE_ID", update.id}, {"REASON", sequence.error().message}});
+        if (ack && connections_.contains(ack->connection) && ack->connection->serial() == ack->serial)
+            ack->connection->respond_later(ack->reply, 503, ack->headers,
+                                           "Service Unavailable: the update could not be stored.\n");
+        return;
+    }
+    StoredUpdate stored{*sequence, std::move(update), std::move(frame), std::move(ack)};
+    if (config_.history_sync == "batch" && history_->durable()) {
+        // Group commit: every update stored during this loop turn shares one fsync.
+        if (pending_.empty())
+            event_active(&commit_event_, 0, 0);
+        pending_.push_back(std::move(stored));
+        return;
+    }
+    deliver_stored(stored);
+}
+
+void Hub::on_commit(int, short, void* arg)
+{
+    auto* self = static_cast<Hub*>(arg);
+    try {
+        self->commit_pending();
+    } catch (const std::exception& e) {
+        self->logger_.log(LogLevel::Error, "Group commit failed", {{"REASON", e.what()}});
+    }
+}
+
+void Hub::commit_pending()
+{
+    std::vector<StoredUpdate> pending;
+    pending.swap(pending_);
+    Status flushed = history_->flush();
+    for (StoredUpdate& stored : pending) {
+        if (flushed) {
+            deliver_stored(stored);
+            continue;
+        }
+        ++metrics_.updates_failed_total;
+        logger_.log(LogLevel::Error, "Cannot make update durable",
+                    {{"MERCURE_UPDATE_ID", stored.update.id}, {"REASON", flushed.error().message}});
+        PublishAck* ack = stored.ack ? &*stored.ack : nullptr;
+        if (ack && connections_.contains(ack->connection) && ack->connection->serial() == ack->serial)
+            ack->connection->respond_later(ack->reply, 503, ack->headers,
+                                           "Service Unavailable: the update could not be stored durably.\n");
+    }
+}
+
+void Hub::deliver_stored(StoredUpdate& stored)
+{
+    const Update& update = stored.update;
+    if (stored.ack) {
+        // Acknowledge first: the publisher's answer never waits for the fan-out.
+        PublishAck& ack = *stored.ack;
+        if (connections_.contains(ack.connection) && ack.connection->serial() == ack.serial)
+            ack.connection->respond_later(ack.reply, 200, ack.headers, update.id);
+        ++metrics_.updates_total;
+        metrics_.published_bytes_total += update.data.size();
+    }
+    // The scratch vector is moved out so a delivery that ends up publishing again (it should
     // not, but a callback chain might) cannot clobber the list being walked.
     std::vector<Subscriber*> recipients = std::move(recipients_);
     registry_.collect_recipients(update, recipients);
-    std::int64_t now = now_ms();
-    history_->expire(now);
-    if (auto stored = history_->append(std::move(update), frame, now); !stored)
-        logger_.log(LogLevel::Error, "Cannot store update in history", {{"REASON", stored.error().message}});
-    // Replaying streams skip live delivery: their replay reads this update from history.
+    delivered_sequence_ = stored.sequence;
     ++updates_published_;
     metrics_.deliveries_total += recipients.size();
+    // Replaying streams skip live delivery: their replay reads this update from history.
     for (Subscriber* subscriber : recipients)
-        subscriber->deliver(frame);
-    std::size_t count = recipients.size();
+        subscriber->deliver(stored.frame);
+    if (stored.ack) {
+        logger_.log(LogLevel::Info, LogEvent::UpdatePublished, "Update published",
+                    {{"MERCURE_UPDATE_ID", update.id}, {"MERCURE_TOPIC", update.topics.front()},
+                     {"MERCURE_PRIVATE", update.is_private ? "true" : "false"},
+                     {"MERCURE_RECIPIENTS", std::to_string(recipients.size())}, {"REMOTE_ADDR", stored.ack->remote}});
+    }
     recipients.clear();
     recipients_ = std::move(recipients);
-    return count;
 }
 
 void Hub::on_drained(Connection& connection)
@@ -371,7 +524,8 @@ void Hub::pump_replay(SubscriberStream& stream)
             return;
         }
         HistoryEntryPtr entry = history_->next_after(stream.replay_cursor());
-        if (!entry) {
+        // Stored but not yet committed updates are delivered live at the commit, not replayed.
+        if (!entry || entry->sequence > delivered_sequence_) {
             stream.finish_replay();  // caught up: live delivery from now on
             return;
         }

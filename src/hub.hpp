@@ -119,8 +119,30 @@ private:
     Authentication authenticate(const HttpRequest& request, const FormPairs& query,
                                 const TokenVerifier* verifier) const;
 
-    // Stores the update in history and delivers it to every live recipient; returns how many.
-    std::size_t dispatch(Update update);
+    // How to answer the publisher of an update once it is stored.
+    struct PublishAck {
+        Connection* connection = nullptr;
+        std::uint64_t serial = 0;          // guards against a reused Connection address
+        Connection::ReplyContext reply;
+        HeaderList headers;                // CORS headers of the request
+        std::string remote;
+    };
+    // An update stored in history, waiting for the group commit before it is acknowledged and
+    // delivered (history_sync = "batch" on a durable store).
+    struct StoredUpdate {
+        std::uint64_t sequence = 0;
+        Update update;
+        FramePtr frame;
+        std::optional<PublishAck> ack;
+    };
+    // Stores the update; acknowledges and delivers it now, or after the next group commit.
+    // An update that cannot be stored is refused (503 to its publisher) and never delivered.
+    void publish(Update update, std::optional<PublishAck> ack);
+    // Answers the publisher (first), then delivers to every live recipient.
+    void deliver_stored(StoredUpdate& stored);
+    // The group commit: makes the pending updates durable, then delivers them in order.
+    static void on_commit(int, short, void* arg);
+    void commit_pending();
     static std::int64_t now_ms();
     // Writes history to a replaying stream while its socket takes it; switches it to live
     // delivery when it reaches the newest entry.
@@ -161,7 +183,11 @@ private:
     MetricsCounters metrics_;
     std::unordered_map<Connection*, ConnectionEntry> connections_;
     std::vector<Connection*> doomed_;
-    std::vector<Update> deferred_updates_;  // dispatched by the reaper, outside any fan-out
+    std::vector<Update> deferred_updates_;  // published by the reaper, outside any fan-out
+    std::vector<StoredUpdate> pending_;     // stored, awaiting the group commit
+    std::uint64_t delivered_sequence_ = 0;  // newest update delivered live: replays stop there
+    std::uint64_t next_serial_ = 1;
+    struct event commit_event_;
     std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;

@@ -94,17 +94,17 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     if (update.id.empty())
         update.id = uuids_.next_urn();
 
-    // Acknowledge first: the publisher's answer never waits for the fan-out.
-    reply(connection, request, 200, "text/plain; charset=utf-8", update.id);
-    ++metrics_.updates_total;
-    metrics_.published_bytes_total += update.data.size();
-    std::string id = update.id;
-    std::string topic = update.topics.front();
-    bool is_private = update.is_private;
-    std::size_t recipients = dispatch(std::move(update));
-    logger_.log(LogLevel::Info, LogEvent::UpdatePublished, "Update published",
-                {{"MERCURE_UPDATE_ID", id}, {"MERCURE_TOPIC", topic}, {"MERCURE_PRIVATE", is_private ? "true" : "false"},
-                 {"MERCURE_RECIPIENTS", std::to_string(recipients)}, {"REMOTE_ADDR", remote}});
+    PublishAck ack;
+    ack.connection = &connection;
+    ack.serial = connection.serial();
+    ack.reply = Connection::reply_context(request, stopping_);
+    ack.headers = {{"Content-Type", "text/plain; charset=utf-8"}};
+    for (auto& header : cors_headers(request))
+        ack.headers.push_back(std::move(header));
+    ack.remote = std::move(remote);
+    // The answer may wait for the group commit: keep later pipelined requests behind it.
+    connection.defer_response();
+    publish(std::move(update), std::move(ack));
 }
 
 } // namespace mercure

@@ -136,7 +136,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     if (connection.closed())
         return;
     for (Update& event : subscription_events(stream.subscription(), true))
-        dispatch(std::move(event));
+        publish(std::move(event), std::nullopt);
 
     std::string topic_list;
     for (const auto& selector : stream.subscription().selectors)

@@ -45,6 +45,11 @@ struct Config {
     // History kept for reconnecting subscribers (Last-Event-ID).
     std::size_t history_size = 1000;                         // updates kept; 0 keeps none
     Duration history_max_age = std::chrono::seconds(0);      // 0: no age limit
+    std::string history_store = "auto";                      // "auto", "memory", "lmdb"
+    std::string history_path;                                // lmdb directory
+    std::string history_sync = "batch";                      // "always", "batch", "none"
+    std::size_t history_max_bytes = 0;                       // lmdb data bound, 0: none
+    std::string transport_url;                               // upstream "bolt://PATH" or "local://"
 
     // Limits on sizes a client controls.
     std::size_t max_body_size = 1 << 20;         // bytes of a publish body (413 beyond)

@@ -26,6 +26,8 @@ constexpr std::array<std::string_view, 9> algorithms = {
     "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"};
 constexpr std::array<std::string_view, 5> log_levels = {
     "debug", "info", "notice", "warning", "error"};
+constexpr std::array<std::string_view, 3> history_stores = {"auto", "memory", "lmdb"};
+constexpr std::array<std::string_view, 3> history_syncs = {"always", "batch", "none"};
 
 template <std::size_t N>
 std::string join(const std::array<std::string_view, N>& words)
@@ -64,6 +66,29 @@ std::optional<std::string> check_log_level(const ConfigValue& v)
     if (contains(log_levels, std::get<std::string>(v)))
         return std::nullopt;
     return "must be one of " + join(log_levels);
+}
+
+std::optional<std::string> check_history_store(const ConfigValue& v)
+{
+    if (contains(history_stores, std::get<std::string>(v)))
+        return std::nullopt;
+    return "must be one of " + join(history_stores);
+}
+
+std::optional<std::string> check_history_sync(const ConfigValue& v)
+{
+    if (contains(history_syncs, std::get<std::string>(v)))
+        return std::nullopt;
+    return "must be one of " + join(history_syncs);
+}
+
+// The upstream hub's transport URLs: "bolt://PATH[?size=N]" (durable) or "local://".
+std::optional<std::string> check_transport_url(const ConfigValue& v)
+{
+    const std::string& url = std::get<std::string>(v);
+    if (url.empty() || url.starts_with("local:") || (url.starts_with("bolt://") && url.size() > 7))
+        return std::nullopt;
+    return "must be \"bolt://PATH\" (a durable history at PATH) or \"local://\"";
 }
 
 bool is_host_char(char c)
@@ -269,6 +294,21 @@ constexpr KeySpec table[] = {
     {"history_max_age", "HISTORY_MAX_AGE", "--history-max-age", K::Duration, "0s", 0, 30 * 24 * hours, nullptr,
      "age beyond which kept updates are dropped (0s: no age limit)",
      false, set_field<&Config::history_max_age>, get_field<&Config::history_max_age>},
+    {"history_store", "HISTORY_STORE", "--history-store", K::String, "auto", 0, 0, check_history_store,
+     "where history lives: memory, lmdb (durable), or auto (lmdb under systemd's StateDirectory, else memory)",
+     false, set_field<&Config::history_store>, get_field<&Config::history_store>},
+    {"history_path", "HISTORY_PATH", "--history-path", K::String, "", 0, 0, nullptr,
+     "directory of the lmdb history (empty: $STATE_DIRECTORY/history)",
+     false, set_field<&Config::history_path>, get_field<&Config::history_path>},
+    {"history_sync", "HISTORY_SYNC", "--history-sync", K::String, "batch", 0, 0, check_history_sync,
+     "lmdb durability: always (fsync per publish), batch (one fsync per loop turn), none (the OS flushes)",
+     false, set_field<&Config::history_sync>, get_field<&Config::history_sync>},
+    {"history_max_bytes", "HISTORY_MAX_BYTES", "--history-max-bytes", K::Size, "0", 0, 1024 * GiB, nullptr,
+     "most bytes of lmdb history data; the oldest updates are dropped beyond (0: no limit)",
+     false, set_field<&Config::history_max_bytes>, get_field<&Config::history_max_bytes>},
+    {"transport_url", "TRANSPORT_URL", "--transport-url", K::String, "", 0, 0, check_transport_url,
+     "upstream-style history: \"bolt://PATH\" means history_store = lmdb at PATH (when history_store is auto)",
+     false, set_field<&Config::transport_url>, get_field<&Config::transport_url>},
     {"max_body_size", "MAX_BODY_SIZE", "--max-body-size", K::Size, "1M", 1 * KiB, 1 * GiB, nullptr,
      "largest publish request body in bytes (413 beyond)",
      false, set_field<&Config::max_body_size>, get_field<&Config::max_body_size>},
@@ -305,8 +345,6 @@ constexpr KeySpec table[] = {
 };
 
 constexpr LegacySetting unsupported[] = {
-    {"TRANSPORT_URL", "--transport-url", true,
-     "the transport and history are built in and not configured by URL"},
     {"ACME_HOSTS", "--acme-hosts", true,
      "TLS is not supported: the hub serves plain HTTP; terminate TLS in a reverse proxy"},
     {"ACME_CERT_DIR", "--acme-cert-dir", true,

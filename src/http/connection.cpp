@@ -149,7 +149,16 @@ void Connection::discard_input()
 
 void Connection::process_input()
 {
-    while (!closed_ && state_ == State::Reading && !input_.empty()) {
+    if (processing_)
+        return;
+    processing_ = true;
+    process_requests();
+    processing_ = false;
+}
+
+void Connection::process_requests()
+{
+    while (!closed_ && state_ == State::Reading && !deferred_ && !input_.empty()) {
         HttpRequest request;
         ParseResult result = parse_request(input_, limits_.request, request);
         if (result.kind == ParseResult::Kind::NeedMore) {
@@ -178,12 +187,27 @@ void Connection::process_input()
 void Connection::respond(const HttpRequest& request, int status, const HeaderList& headers, std::string_view body,
                          bool close)
 {
+    respond_later(reply_context(request, close), status, headers, body);
+}
+
+void Connection::respond_later(const ReplyContext& context, int status, const HeaderList& headers,
+                               std::string_view body)
+{
     if (closed_ || state_ != State::Reading)
         return;
-    bool keep_alive = !close && request.keep_alive();
-    push_bytes(serialize_response(status, headers, body, keep_alive, request.method == "HEAD"));
-    if (!keep_alive)
+    push_bytes(serialize_response(status, headers, body, context.keep_alive, context.head_only));
+    if (!context.keep_alive) {
         drain_then_close("response sent");
+        return;
+    }
+    if (deferred_) {
+        // A late answer: go on with requests that arrived meanwhile, in order.
+        deferred_ = false;
+        if (!closed_ && !input_.empty())
+            process_input();
+        if (!closed_ && state_ == State::Reading)
+            arm_read_deadline();
+    }
 }
 
 void Connection::begin_stream(const HttpRequest& request, const HeaderList& headers,

@@ -23,8 +23,8 @@ class Connection;
 // callbacks: the owner must not destroy the connection there, only schedule it.
 class ConnectionOwner {
 public:
-    // A complete request arrived. The owner answers exactly once, synchronously, with respond()
-    // or begin_stream().
+    // A complete request arrived. The owner answers exactly once, with respond() or
+    // begin_stream(), synchronously or later after calling defer_response().
     virtual void on_request(Connection& connection, HttpRequest& request) = 0;
     // The connection closed (once). `reason` is a one-line explanation for the logs.
     virtual void on_closed(Connection& connection, std::string_view reason) = 0;
@@ -62,6 +62,22 @@ public:
     void respond(const HttpRequest& request, int status, const HeaderList& headers, std::string_view body,
                  bool close = false);
 
+    // What respond() needs of a request, kept when the answer comes later.
+    struct ReplyContext {
+        bool keep_alive = true;
+        bool head_only = false;
+    };
+    static ReplyContext reply_context(const HttpRequest& request, bool close = false)
+    {
+        return ReplyContext{!close && request.keep_alive(), request.method == "HEAD"};
+    }
+    // Sends a complete response for a request answered later (see defer_response()).
+    void respond_later(const ReplyContext& context, int status, const HeaderList& headers, std::string_view body);
+
+    // The current request will be answered later (after a group commit): reading further
+    // pipelined requests waits until then, so responses keep their order.
+    void defer_response() { deferred_ = true; }
+
     // Sends a streaming response head and switches to Streaming. The stream ends cleanly when
     // `lifetime` elapses (0: never) or end_stream() is called.
     void begin_stream(const HttpRequest& request, const HeaderList& headers, std::chrono::milliseconds lifetime);
@@ -76,6 +92,9 @@ public:
     void close(std::string_view reason);
 
     bool closed() const { return closed_; }
+    // A number unique to this connection within the hub (never reused, unlike its address).
+    std::uint64_t serial() const { return serial_; }
+    void set_serial(std::uint64_t serial) { serial_ = serial; }
     bool streaming() const { return state_ == State::Streaming; }
     const std::string& peer() const { return peer_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
@@ -97,6 +116,7 @@ private:
     void read_requests();
     void discard_input();
     void process_input();
+    void process_requests();
     void push(FramePtr frame, std::uint32_t begin, std::uint32_t end);
     void push_bytes(std::string bytes);
     void flush();
@@ -110,6 +130,9 @@ private:
     bool chunked_ = true;
     bool write_armed_ = false;
     bool continue_sent_ = false;
+    bool deferred_ = false;
+    bool processing_ = false;
+    std::uint64_t serial_ = 0;
     ConnectionOwner& owner_;
     const ConnectionLimits& limits_;
     std::string peer_;
