@@ -33,6 +33,9 @@ constexpr std::size_t record_header = 1 + 1 + 8 + 8;
 // commit neither fills LMDB's dirty-page list nor stalls the loop.
 constexpr std::uint64_t drop_batch = 4096;
 
+// Smaller maps can fill so that no transaction finds a free page, not even to delete.
+constexpr std::size_t min_map_size = std::size_t{1} << 20;
+
 constexpr const char* meta_format_version = "format_version";
 constexpr const char* meta_creator_version = "creator_version";
 constexpr const char* meta_next_sequence = "next_sequence";
@@ -246,7 +249,7 @@ Result<std::unique_ptr<LmdbHistory>> LmdbHistory::open(const LmdbOptions& option
 
     auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     LmdbOptions opts = options;
-    opts.initial_map_size = round_up(std::max<std::size_t>(opts.initial_map_size, 16 * page), page);
+    opts.initial_map_size = round_up(std::max(opts.initial_map_size, min_map_size), page);
     opts.max_map_size = round_up(std::max(opts.max_map_size, opts.initial_map_size), page);
 
     lmdb::Env env;
@@ -425,6 +428,14 @@ std::size_t LmdbHistory::used_bytes(MDB_txn* txn) const
     return pages * page_size_;
 }
 
+std::size_t LmdbHistory::byte_limit() const
+{
+    // A quarter of the largest map stays free for copy-on-write, free and snapshot pages: an
+    // LMDB map with no free page cannot even delete.
+    std::size_t map_limit = max_map_size_ / 4 * 3;
+    return max_bytes_ == 0 ? map_limit : std::min(max_bytes_, map_limit);
+}
+
 std::string LmdbHistory::id_key(std::string_view id) const
 {
     // Raw keys never start with NUL, digests always do: the two kinds cannot collide.
@@ -457,7 +468,7 @@ int LmdbHistory::drop_front(MDB_txn* txn, DropRule rule, std::uint64_t limit, st
             break;
         bool drop = rule == DropRule::Oldest ||
                     (rule == DropRule::TooOld && now_ms - head.published_at_ms > max_age_ms_) ||
-                    (rule == DropRule::OverSize && used_bytes(txn) > max_bytes_);
+                    (rule == DropRule::OverSize && used_bytes(txn) > byte_limit());
         if (!drop)
             break;
         std::uint64_t sequence = read_be(key);
@@ -525,7 +536,7 @@ int LmdbHistory::drop_batches(DropRule rule, std::uint64_t limit, std::int64_t n
 
 int LmdbHistory::enforce_size_limits()
 {
-    if (max_bytes_ == 0 || size() <= 1 || bytes_used() <= max_bytes_)
+    if (size() <= 1 || bytes_used() <= byte_limit())
         return MDB_SUCCESS;
     return drop_batches(DropRule::OverSize, size() - 1, 0);
 }
@@ -564,7 +575,7 @@ int LmdbHistory::append_txn(MDB_txn* txn, std::uint64_t sequence, std::string_vi
         rc = drop_front(txn, DropRule::Oldest, stored - max_entries_, 0, dropped);
     // mdb_stat() reads the transaction's own counters: checking the size on every append is
     // a few additions, no I/O.
-    if (rc == MDB_SUCCESS && max_bytes_ != 0 && used_bytes(txn) > max_bytes_)
+    if (rc == MDB_SUCCESS && used_bytes(txn) > byte_limit())
         rc = drop_front(txn, DropRule::OverSize, stored - dropped.count - 1, 0, dropped);
     return rc;
 }

@@ -37,8 +37,8 @@ struct LmdbOptions {
     std::int64_t max_age_ms = 0;      // 0: no age limit
     std::size_t max_bytes = 0;        // 0: no limit; else drop the oldest while the data exceeds it
     Sync sync = Sync::Batch;
-    std::size_t initial_map_size = std::size_t{64} << 20;
-    std::size_t max_map_size = std::size_t{16} << 30;
+    std::size_t initial_map_size = std::size_t{64} << 20;  // at least 1 MiB
+    std::size_t max_map_size = std::size_t{16} << 30;      // at least initial_map_size
     std::size_t cache_entries = 256;  // newest entries kept decoded in memory for replays
 };
 
@@ -53,10 +53,12 @@ struct LmdbOptions {
 // sequences continue across reopens. Retention never scans: the count and size limits delete
 // from the first key in the append's own transaction, the age limit in expire().
 //
-// The map starts at initial_map_size and doubles on MDB_MAP_FULL up to max_map_size; there,
-// the oldest entries are dropped to make room, and append() fails when even an empty store
-// cannot take the update. bytes_on_disk() may exceed max_bytes: LMDB keeps freed pages in the
-// file for reuse and never shrinks it; max_bytes bounds the pages the data itself occupies.
+// The map starts at initial_map_size and doubles on MDB_MAP_FULL up to max_map_size. The data
+// is kept under 3/4 of max_map_size (an implicit max_bytes), since an LMDB map without free
+// pages cannot even delete; should the map fill all the same, the oldest entries are dropped
+// to make room, and append() fails when even an empty store cannot take the update.
+// bytes_on_disk() may exceed max_bytes: LMDB keeps freed pages in the file for reuse and never
+// shrinks it; max_bytes bounds the pages the data itself occupies.
 //
 // Threading: one event loop uses it, from one thread at a time (the environment is opened with
 // MDB_NOTLS, so the handles are not tied to a thread). A second open of the same path, in this
@@ -136,6 +138,7 @@ private:
     bool grow_map();
     int make_room();
     std::size_t used_bytes(MDB_txn* txn) const;
+    std::size_t byte_limit() const;
     MDB_txn* begin_read() const;
     HistoryEntryPtr read_entry(std::uint64_t sequence) const;
     std::string id_key(std::string_view id) const;
