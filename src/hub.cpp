@@ -552,8 +552,8 @@ void Hub::stop()
     for (Connection* connection : open) {
         if (connection->streaming())
             connection->end_stream("hub stopping");
-        else if (connection->queued_bytes() == 0)
-            connection->close("hub stopping");
+        else
+            connection->close_if_idle("hub stopping");
     }
     timeval tv{static_cast<time_t>(drain_limit.count()), 0};
     event_add(&drain_timer_, &tv);

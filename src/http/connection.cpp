@@ -274,6 +274,16 @@ void Connection::close(std::string_view reason)
     owner_.on_closed(*this, reason);
 }
 
+void Connection::close_if_idle(std::string_view reason)
+{
+    if (closed_ || state_ != State::Reading || queue_head_ != queue_.size() || deferred_)
+        return;
+    if (input_.empty())
+        read_requests();  // a request accepted just before the stop may be in the socket
+    if (!closed_ && state_ == State::Reading && input_.empty() && queue_head_ == queue_.size() && !deferred_)
+        close(reason);
+}
+
 void Connection::push_bytes(std::string bytes)
 {
     auto frame = std::make_shared<Frame>();

@@ -91,6 +91,10 @@ public:
     // Closes now, dropping queued output.
     void close(std::string_view reason);
 
+    // At shutdown: reads a request that may already wait in the socket (answered, then
+    // closed), and closes the connection if it is idle; one mid-request is left to finish.
+    void close_if_idle(std::string_view reason);
+
     bool closed() const { return closed_; }
     // A number unique to this connection within the hub (never reused, unlike its address).
     std::uint64_t serial() const { return serial_; }

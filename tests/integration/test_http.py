@@ -218,11 +218,13 @@ class HttpTest(HubTestCase):
                 s = SSEClient(self.hub, [sel])
                 subs.append(s)
                 self.assertIn(s.status, (200, 400), sel)
-            for topic in ('a' * 20000, '/'.join('a' * 30 for _ in range(300)), 'x' * 5000 + 'y'):
+            # Topics up to max_topic_length (2 KiB by default); longer ones are refused with 400.
+            for topic in ('a' * 2048, '/'.join('a' * 30 for _ in range(66)), 'x' * 2040 + 'y'):
                 t0 = time.monotonic()
                 status, _ = publish(self.hub, PUB, {'topic': topic, 'data': 'x'}, via='http')
                 self.assertEqual(status, 200)
                 self.assertLess(time.monotonic() - t0, 2.0, 'publish took too long: template blow-up?')
+            self.assertEqual(publish(self.hub, PUB, {'topic': 'a' * 2049, 'data': 'x'}, via='http')[0], 400)
             t0 = time.monotonic()
             self.assertEqual(self.hub.get('/healthz', timeout=3)[0], 200)
             self.assertLess(time.monotonic() - t0, 1.0)
