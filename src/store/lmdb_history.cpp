@@ -33,6 +33,9 @@ constexpr std::size_t record_header = 1 + 1 + 8 + 8;
 // commit neither fills LMDB's dirty-page list nor stalls the loop.
 constexpr std::uint64_t drop_batch = 4096;
 
+// LMDB's unnamed database, which holds the named ones.
+constexpr MDB_dbi main_dbi = 1;
+
 // Smaller maps can fill so that no transaction finds a free page, not even to delete.
 constexpr std::size_t min_map_size = std::size_t{1} << 20;
 
@@ -311,6 +314,9 @@ Status LmdbHistory::load()
     if (rc == MDB_NOTFOUND) {
         if (stat.ms_entries != 0)
             return corrupt("updates without a format version");
+        MDB_stat main{};
+        if (mdb_stat(txn.get(), main_dbi, &main) == MDB_SUCCESS && main.ms_entries > 3)
+            return Error{"history store " + path_ + " is an LMDB environment of another program: " + move_aside};
         unsigned char version[4] = {0, 0, 0, format_version};
         const char* creator = "mercure " MERCURE_VERSION;
         rc = put_meta(txn.get(), meta_, meta_format_version, MDB_val{sizeof version, version});
@@ -420,7 +426,7 @@ bool LmdbHistory::grow_map()
 std::size_t LmdbHistory::used_bytes(MDB_txn* txn) const
 {
     std::size_t pages = 0;
-    for (MDB_dbi dbi : {MDB_dbi{1} /* the main database, holding the named ones */, updates_, ids_, meta_}) {
+    for (MDB_dbi dbi : {main_dbi, updates_, ids_, meta_}) {
         MDB_stat stat{};
         if (mdb_stat(txn, dbi, &stat) == MDB_SUCCESS)
             pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
