@@ -149,6 +149,9 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger, Reloader
         return Error{"cannot create the event loop"};
     std::unique_ptr<Hub> hub(new Hub(std::move(config), logger, base));
     hub->history_ = std::move(*history);
+    // Whatever a durable store holds at start was committed by an earlier run: replays may
+    // send all of it (a restart must not hide updates a subscriber had not received yet).
+    hub->delivered_sequence_ = hub->history_->horizon() + hub->history_->size();
     hub->publisher_verifier_ = std::move(verifiers->publisher);
     hub->subscriber_verifier_ = std::move(verifiers->subscriber);
     hub->reloader_ = std::move(reloader);

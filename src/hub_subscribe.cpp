@@ -89,8 +89,9 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     ReplayStart replay = replay_start(request, *query);
     if (replay.requested) {
         // The id of the event just before the first one this stream will send: the client's
-        // own id when the hub knows it (nothing was lost), else "earliest" (the id is unknown
-        // or was asked for as "earliest": the replay starts at the oldest stored update).
+        // own id when the hub knows it (nothing was lost), else "earliest": for "earliest" the
+        // replay starts at the oldest stored update; for an unknown id nothing is replayed (as
+        // upstream) and the header tells the client it may have missed updates.
         headers.emplace_back("Last-Event-ID", replay.known_id ? std::string(*replay.known_id) : "earliest");
     }
     if (request.method == "HEAD") {

@@ -57,6 +57,7 @@ struct SequenceKey {
     MDB_val val() { return MDB_val{sizeof bytes, bytes}; }
 };
 
+// Reads a big-endian number (a sequence key or value).
 std::uint64_t read_be(const MDB_val& value)
 {
     const auto* p = static_cast<const unsigned char*>(value.mv_data);
@@ -66,12 +67,14 @@ std::uint64_t read_be(const MDB_val& value)
     return n;
 }
 
+// Appends the low `bytes` bytes of `n`, little-endian.
 void put_le(std::string& out, std::uint64_t n, int bytes)
 {
     for (int i = 0; i < bytes; ++i, n >>= 8)
         out.push_back(static_cast<char>(n & 0xff));
 }
 
+// Appends a u32 length and the bytes.
 void put_string(std::string& out, std::string_view s)
 {
     put_le(out, s.size(), 4);
@@ -150,6 +153,7 @@ struct RecordHead {
     std::string_view id;
 };
 
+// Decodes the head of a record; false when it is malformed.
 bool decode_head(std::string_view in, RecordHead& head)
 {
     RecordReader r(in);
@@ -162,6 +166,7 @@ bool decode_head(std::string_view in, RecordHead& head)
     return r.ok;
 }
 
+// Decodes a whole record; false when it is malformed or has bytes left over.
 bool decode_record(std::string_view in, Update& update, std::int64_t& published_at_ms)
 {
     RecordReader r(in);
@@ -192,12 +197,20 @@ int get_meta(MDB_txn* txn, MDB_dbi meta, const char* name, MDB_val& value)
     return mdb_get(txn, meta, &key, &value);
 }
 
+// Writes a meta value.
 int put_meta(MDB_txn* txn, MDB_dbi meta, const char* name, MDB_val value)
 {
     MDB_val key = lmdb::val(name);
     return mdb_put(txn, meta, &key, &value, 0);
 }
 
+// Resets the reusable read transaction at the end of a read.
+struct ReadScope {
+    lmdb::ReadTxn& reader;
+    ~ReadScope() { reader.end(); }
+};
+
+// Rounds `n` up to a multiple of `unit`.
 std::size_t round_up(std::size_t n, std::size_t unit)
 {
     return (n + unit - 1) / unit * unit;
@@ -219,6 +232,7 @@ LmdbHistory::LmdbHistory(const LmdbOptions& options, DirLock lock, lmdb::Env env
 {
 }
 
+// Batch mode flushes on the way out; None leaves the pages to the kernel.
 LmdbHistory::~LmdbHistory()
 {
     if (sync_ == LmdbOptions::Sync::Batch && unsynced_)
@@ -278,6 +292,7 @@ Result<std::unique_ptr<LmdbHistory>> LmdbHistory::open(const LmdbOptions& option
     return history;
 }
 
+// Opens the databases, checks the format and reads the state kept in memory.
 Status LmdbHistory::load()
 {
     MDB_env* env = env_.get();
@@ -407,6 +422,7 @@ int LmdbHistory::write(Body body)
     }
 }
 
+// Doubles the map, up to max_map_size; false when it is there already or cannot grow.
 bool LmdbHistory::grow_map()
 {
     if (map_size_ >= max_map_size_)
@@ -423,6 +439,7 @@ bool LmdbHistory::grow_map()
     return true;
 }
 
+// Pages of every B-tree (not the free ones) times the page size; O(1), no I/O.
 std::size_t LmdbHistory::used_bytes(MDB_txn* txn) const
 {
     std::size_t pages = 0;
@@ -434,6 +451,7 @@ std::size_t LmdbHistory::used_bytes(MDB_txn* txn) const
     return pages * page_size_;
 }
 
+// The size the data is kept under: max_bytes, and at most 3/4 of max_map_size.
 std::size_t LmdbHistory::byte_limit() const
 {
     // A quarter of the largest map stays free for copy-on-write, free and snapshot pages: an
@@ -442,6 +460,7 @@ std::size_t LmdbHistory::byte_limit() const
     return max_bytes_ == 0 ? map_limit : std::min(max_bytes_, map_limit);
 }
 
+// The key of an id in the ids database.
 std::string LmdbHistory::id_key(std::string_view id) const
 {
     // Raw keys never start with NUL, digests always do: the two kinds cannot collide.
@@ -458,25 +477,34 @@ std::string LmdbHistory::id_key(std::string_view id) const
     return key;
 }
 
+// Deletes up to `limit` entries from the front while `rule` says so, with their id mappings;
+// reports the count and the new front's time in `dropped`. Returns an LMDB error code.
 int LmdbHistory::drop_front(MDB_txn* txn, DropRule rule, std::uint64_t limit, std::int64_t now_ms, Dropped& dropped)
 {
     lmdb::Cursor cursor;
-    int rc = lmdb::cursor_open(txn, updates_, cursor);
-    MDB_val key, value;
+    if (int rc = lmdb::cursor_open(txn, updates_, cursor); rc != MDB_SUCCESS)
+        return rc;
     std::uint64_t done = 0;
     std::uint64_t last_dropped = 0;
-    while (rc == MDB_SUCCESS && (rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST)) == MDB_SUCCESS) {
+    for (;;) {
+        MDB_val key, value;
+        int rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_FIRST);
+        if (rc == MDB_NOTFOUND)
+            break;
         RecordHead head;
-        if (key.mv_size != 8 || !decode_head(lmdb::view(value), head))
-            return MDB_CORRUPTED;
+        if (rc == MDB_SUCCESS && (key.mv_size != 8 || !decode_head(lmdb::view(value), head)))
+            rc = MDB_CORRUPTED;
+        if (rc != MDB_SUCCESS)
+            return rc;
         dropped.oldest_ms = head.published_at_ms;
-        if (done == limit)
-            break;
-        bool drop = rule == DropRule::Oldest ||
-                    (rule == DropRule::TooOld && now_ms - head.published_at_ms > max_age_ms_) ||
-                    (rule == DropRule::OverSize && used_bytes(txn) > byte_limit());
-        if (!drop)
-            break;
+        bool drop = done < limit &&
+                    (rule == DropRule::Oldest ||
+                     (rule == DropRule::TooOld && now_ms - head.published_at_ms > max_age_ms_) ||
+                     (rule == DropRule::OverSize && used_bytes(txn) > byte_limit()));
+        if (!drop) {
+            dropped.count += done;
+            return MDB_SUCCESS;
+        }
         std::uint64_t sequence = read_be(key);
         std::string ik = id_key(head.id);
         MDB_val id = lmdb::val(ik), pointed;
@@ -488,22 +516,20 @@ int LmdbHistory::drop_front(MDB_txn* txn, DropRule rule, std::uint64_t limit, st
             rc = MDB_SUCCESS;
         if (rc == MDB_SUCCESS)
             rc = mdb_cursor_del(cursor.get(), 0);
+        if (rc != MDB_SUCCESS)
+            return rc;
         ++done;
         last_dropped = sequence;
     }
     dropped.count += done;
-    if (rc != MDB_NOTFOUND)
-        return rc;
-    if (done > 0) {
-        // Emptied: the next sequence must survive a reopen without a key to derive it from.
-        SequenceKey next(last_dropped + 1);
-        rc = put_meta(txn, meta_, meta_next_sequence, next.val());
-    } else {
-        rc = MDB_SUCCESS;
-    }
-    return rc;
+    if (done == 0)
+        return MDB_SUCCESS;
+    // Emptied: the next sequence must survive a reopen with no key left to derive it from.
+    SequenceKey next(last_dropped + 1);
+    return put_meta(txn, meta_, meta_next_sequence, next.val());
 }
 
+// Brings the memory state in line with a committed front drop.
 void LmdbHistory::apply(const Dropped& dropped)
 {
     if (dropped.count == 0)
@@ -517,6 +543,7 @@ void LmdbHistory::apply(const Dropped& dropped)
         cache_.pop_front();
 }
 
+// Drops up to `limit` entries by `rule` in transactions of at most drop_batch deletes.
 int LmdbHistory::drop_batches(DropRule rule, std::uint64_t limit, std::int64_t now_ms)
 {
     while (limit > 0 && size() > 0) {
@@ -540,6 +567,7 @@ int LmdbHistory::drop_batches(DropRule rule, std::uint64_t limit, std::int64_t n
     return MDB_SUCCESS;
 }
 
+// Drops the oldest entries while the data exceeds byte_limit(), keeping the newest.
 int LmdbHistory::enforce_size_limits()
 {
     if (size() <= 1 || bytes_used() <= byte_limit())
@@ -547,6 +575,7 @@ int LmdbHistory::enforce_size_limits()
     return drop_batches(DropRule::OverSize, size() - 1, 0);
 }
 
+// Frees pages in a map at max_map_size: drops an eighth of the entries (at least one).
 int LmdbHistory::make_room()
 {
     if (size() > 0) {
@@ -559,6 +588,7 @@ int LmdbHistory::make_room()
     return write([&](MDB_txn* txn) { return put_meta(txn, meta_, meta_next_sequence, next.val()); });
 }
 
+// The append transaction: the record, its id mapping, then count and size retention.
 int LmdbHistory::append_txn(MDB_txn* txn, std::uint64_t sequence, std::string_view id_key, Dropped& dropped)
 {
     dropped = {};
@@ -644,7 +674,7 @@ Result<std::uint64_t> LmdbHistory::append(Update update, FramePtr frame, std::in
         entry->frame = std::move(frame);
         entry->published_at_ms = now_ms;
         cache_.push_back(std::move(entry));
-        while (cache_.size() > cache_entries_ || cache_.front()->sequence < first_sequence_)
+        if (cache_.size() > cache_entries_)  // apply() already dropped the evicted ones
             cache_.pop_front();
     }
     return sequence;
@@ -660,6 +690,7 @@ Status LmdbHistory::flush()
     return Ok{};
 }
 
+// Renews the reusable read transaction; a failure stops the hub (see fatal()).
 MDB_txn* LmdbHistory::begin_read() const
 {
     int rc = reader_.begin(env_.get());
@@ -674,16 +705,6 @@ MDB_txn* LmdbHistory::begin_read() const
         fatal("cannot begin a read", rc);
     return reader_.get();
 }
-
-namespace {
-
-// Resets the reusable read transaction at the end of a read.
-struct ReadScope {
-    lmdb::ReadTxn& reader;
-    ~ReadScope() { reader.end(); }
-};
-
-} // namespace
 
 std::optional<std::uint64_t> LmdbHistory::sequence_of(std::string_view id) const
 {
@@ -714,6 +735,7 @@ HistoryEntryPtr LmdbHistory::next_after(std::uint64_t after) const
     return read_entry(wanted);
 }
 
+// Decodes one stored entry and rebuilds its frame.
 HistoryEntryPtr LmdbHistory::read_entry(std::uint64_t sequence) const
 {
     auto entry = std::make_shared<HistoryEntry>();
@@ -778,11 +800,13 @@ std::optional<Error> LmdbHistory::take_error()
     return taken;
 }
 
+// An expected failure, naming the store.
 Error LmdbHistory::error(const std::string& what, int rc) const
 {
     return Error{"history store " + path_ + ": " + what + ": " + mdb_strerror(rc)};
 }
 
+// A read found the store unusable and the caller has no error channel: stop loudly.
 void LmdbHistory::fatal(const std::string& what, int rc) const
 {
     std::fprintf(stderr, "mercure: history store %s: %s: %s; the store is unreadable or corrupt: %s\n",
