@@ -337,8 +337,8 @@ void Hub::reload()
     subscriber_verifier_ = std::move(verifiers->subscriber);
     heartbeats_.set_interval(config_.heartbeat_interval);
     history_->set_limits(config_.history_size, config_.history_max_age.count());
-    if (auto* lmdb = dynamic_cast<LmdbHistory*>(history_.get()))
-        lmdb->set_max_bytes(config_.history_max_bytes);
+    history_->set_max_bytes(config_.history_max_bytes);
+    report_history_error();
     logger_.set_minimum(config_.debug ? LogLevel::Debug
                                       : parse_log_level(config_.log_level).value_or(LogLevel::Info));
     reload_problem_.clear();
@@ -428,6 +428,7 @@ void Hub::publish(Update update, std::optional<PublishAck> ack)
     FramePtr frame = make_frame(encode_sse_event(update));
     std::int64_t now = now_ms();
     history_->expire(now);
+    report_history_error();
     auto sequence = history_->append(update, frame, now);
     if (!sequence) {
         ++metrics_.updates_failed_total;
@@ -447,6 +448,12 @@ void Hub::publish(Update update, std::optional<PublishAck> ack)
         return;
     }
     deliver_stored(stored);
+}
+
+void Hub::report_history_error()
+{
+    if (auto error = history_->take_error())
+        logger_.log(LogLevel::Error, "History retention failed", {{"REASON", error->message}});
 }
 
 void Hub::on_commit(int, short, void* arg)

@@ -143,6 +143,8 @@ private:
     // The group commit: makes the pending updates durable, then delivers them in order.
     static void on_commit(int, short, void* arg);
     void commit_pending();
+    // Logs a retention failure the history could not return (full disk, I/O error).
+    void report_history_error();
     static std::int64_t now_ms();
     // Writes history to a replaying stream while its socket takes it; switches it to live
     // delivery when it reaches the newest entry.

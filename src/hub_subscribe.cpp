@@ -129,6 +129,12 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     stream.write(stream_opening_);
     if (connection.closed())
         return;
+    if (stopping_) {
+        // A subscriber arriving during the drain gets an empty stream that ends at once, so an
+        // EventSource reconnects (to the next instance) instead of failing on an error status.
+        connection.end_stream("hub stopping");
+        return;
+    }
     if (replay.after)
         stream.start_replay(*replay.after);
     registry_.add(stream);

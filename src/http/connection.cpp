@@ -176,6 +176,7 @@ void Connection::process_requests()
         }
         input_.erase(0, result.consumed);
         continue_sent_ = false;
+        ++requests_served_;
         owner_.on_request(*this, request);
         if (state_ == State::Reading && limits_.read_timeout.count() > 0) {
             deadline_ = std::chrono::steady_clock::now() + limits_.read_timeout;
@@ -278,8 +279,9 @@ void Connection::close_if_idle(std::string_view reason)
 {
     if (closed_ || state_ != State::Reading || queue_head_ != queue_.size() || deferred_)
         return;
-    if (input_.empty())
-        read_requests();  // a request accepted just before the stop may be in the socket
+    if (requests_served_ == 0 || !input_.empty())
+        return;
+    read_requests();  // a request that already arrived is answered (with Connection: close)
     if (!closed_ && state_ == State::Reading && input_.empty() && queue_head_ == queue_.size() && !deferred_)
         close(reason);
 }

@@ -91,8 +91,9 @@ public:
     // Closes now, dropping queued output.
     void close(std::string_view reason);
 
-    // At shutdown: reads a request that may already wait in the socket (answered, then
-    // closed), and closes the connection if it is idle; one mid-request is left to finish.
+    // At shutdown: closes a keep-alive connection that has served requests and is idle. One
+    // that has not received its first request yet is left open (bounded by the read timeout and
+    // the drain limit): its client just connected and is sending a request it cannot retry.
     void close_if_idle(std::string_view reason);
 
     bool closed() const { return closed_; }
@@ -135,6 +136,7 @@ private:
     bool write_armed_ = false;
     bool continue_sent_ = false;
     bool deferred_ = false;
+    std::uint64_t requests_served_ = 0;
     bool processing_ = false;
     std::uint64_t serial_ = 0;
     ConnectionOwner& owner_;

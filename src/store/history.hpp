@@ -63,6 +63,12 @@ public:
 
     // Whether the stored history survives a restart of the hub.
     virtual bool durable() const { return false; }
+
+    // Changes the bound on stored bytes (durable stores; 0: none). Memory stores ignore it.
+    virtual void set_max_bytes(std::size_t) {}
+
+    // A failure expire() or set_limits() could not return (they have no error channel), once.
+    virtual std::optional<Error> take_error() { return std::nullopt; }
 };
 
 } // namespace mercure

@@ -90,7 +90,7 @@ public:
     bool durable() const override { return true; }
 
     // Changes the size limit (reload); excess entries are dropped at once.
-    void set_max_bytes(std::size_t max_bytes);
+    void set_max_bytes(std::size_t max_bytes) override;
 
     // Size of the data file: its high-water mark, which LMDB never shrinks.
     std::size_t bytes_on_disk() const;
@@ -102,7 +102,7 @@ public:
     std::size_t map_size() const { return map_size_; }
 
     // The failure expire() or set_limits() could not return, once; nullopt when none.
-    std::optional<Error> take_error();
+    std::optional<Error> take_error() override;
 
     const std::string& path() const { return path_; }
 
