@@ -335,6 +335,8 @@ void Hub::reload()
     limits_ = limits_from(config_);  // connections read their limits by reference
     publisher_verifier_ = std::move(verifiers->publisher);
     subscriber_verifier_ = std::move(verifiers->subscriber);
+    publisher_tokens_.clear();   // tokens verified with the old keys must be checked again
+    subscriber_tokens_.clear();
     heartbeats_.set_interval(config_.heartbeat_interval);
     history_->set_limits(config_.history_size, config_.history_max_age.count());
     history_->set_max_bytes(config_.history_max_bytes);

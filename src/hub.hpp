@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/selector_cache.hpp"
 #include "core/subscriber_registry.hpp"
+#include "core/token_cache.hpp"
 #include "core/token_verifier.hpp"
 #include "http/connection.hpp"
 #include "http/listener.hpp"
@@ -114,10 +115,12 @@ private:
         std::string reason;        // why refused (logged at debug level only)
         TokenSource source = TokenSource::None;
         RefusalReason refusal = RefusalReason::MissingToken;
-        TokenClaims claims;
+        VerifiedTokenPtr token;    // set when a token verified
     };
-    Authentication authenticate(const HttpRequest& request, const FormPairs& query,
-                                const TokenVerifier* verifier) const;
+    // Checks the request's token with `verifier`, through `cache` (a verified token is checked
+    // once, then found by its text until it expires).
+    Authentication authenticate(const HttpRequest& request, const FormPairs& query, const TokenVerifier* verifier,
+                                TokenCache& cache);
 
     // How to answer the publisher of an update once it is stored.
     struct PublishAck {
@@ -174,6 +177,8 @@ private:
     ConnectionLimits limits_;
     std::shared_ptr<const TokenVerifier> publisher_verifier_;
     std::shared_ptr<const TokenVerifier> subscriber_verifier_;
+    TokenCache publisher_tokens_;
+    TokenCache subscriber_tokens_;
     SelectorCache selectors_;
     SubscriberRegistry registry_;
     std::unique_ptr<History> history_;

@@ -45,7 +45,7 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
         }
     }
     auto query = parse_urlencoded(request.query).value_or(FormPairs{});
-    Authentication auth = authenticate(request, query, publisher_verifier_.get());
+    Authentication auth = authenticate(request, query, publisher_verifier_.get(), publisher_tokens_);
     std::string remote = client_address(connection, request);
     if (auth.anonymous || auth.refused) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: invalid or missing token",
@@ -78,13 +78,12 @@ void Hub::serve_publish(Connection& connection, HttpRequest& request)
     }
     Update& update = std::get<Update>(parsed);
 
-    if (!auth.claims.publish) {
+    if (!auth.token->claims.publish) {
         metrics_.refuse(RefusalReason::Forbidden);
         refuse(403, "Forbidden: the token has no \"mercure.publish\" claim.");
         return;
     }
-    auto allowed = selectors_.get_all(*auth.claims.publish);
-    if (!selectors_cover_all(allowed, update.topics)) {
+    if (!selectors_cover_all(auth.token->publish, update.topics)) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Publish refused: topic not allowed by the token",
                     {{"MERCURE_TOPIC", update.topics.front()}, {"REMOTE_ADDR", remote}});
         metrics_.refuse(RefusalReason::Forbidden);

@@ -92,7 +92,7 @@ std::string Hub::client_address(const Connection& connection, const HttpRequest&
 }
 
 Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPairs& query,
-                                      const TokenVerifier* verifier) const
+                                      const TokenVerifier* verifier, TokenCache& cache)
 {
     std::optional<std::string_view> query_token;
     for (const auto& [key, value] : query) {
@@ -120,7 +120,10 @@ Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPair
         auth.reason = "no key is configured for this role";
         return auth;
     }
-    auto verdict = verifier->verify(presented.token, static_cast<std::int64_t>(std::time(nullptr)));
+    auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if ((auth.token = cache.find(presented.token, now)))
+        return auth;
+    auto verdict = verifier->verify(presented.token, now);
     if (auto* refusal = std::get_if<TokenRefusal>(&verdict)) {
         auth.refused = true;
         auth.reason = std::string(token_refusal_reason(*refusal));
@@ -133,7 +136,7 @@ Hub::Authentication Hub::authenticate(const HttpRequest& request, const FormPair
         }
         return auth;
     }
-    auth.claims = std::move(std::get<TokenClaims>(verdict));
+    auth.token = cache.insert(presented.token, compile_token(std::move(std::get<TokenClaims>(verdict)), selectors_));
     return auth;
 }
 

@@ -71,7 +71,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
         return;
     }
 
-    Authentication auth = authenticate(request, *query, subscriber_verifier_.get());
+    Authentication auth = authenticate(request, *query, subscriber_verifier_.get(), subscriber_tokens_);
     std::string remote = client_address(connection, request);
     if (auth.refused || (auth.anonymous && !config_.allow_anonymous)) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Subscription refused",
@@ -103,14 +103,15 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     subscription.id = uuids_.next_urn();
     subscription.selectors = selectors_.get_all(topics);
     subscription.anonymous = auth.anonymous;
-    if (auth.claims.subscribe)
-        subscription.private_selectors = selectors_.get_all(*auth.claims.subscribe);
-    subscription.payload_json = std::move(auth.claims.payload_json);
+    if (auth.token) {
+        subscription.private_selectors = auth.token->subscribe;
+        subscription.payload_json = auth.token->claims.payload_json;
+    }
 
     // The stream ends at write_timeout, or when the token expires, whichever comes first.
     std::chrono::milliseconds lifetime = config_.write_timeout;
-    if (auth.claims.expires_at) {
-        auto left = std::chrono::seconds(*auth.claims.expires_at - static_cast<std::int64_t>(std::time(nullptr)));
+    if (auth.token && auth.token->claims.expires_at) {
+        auto left = std::chrono::seconds(*auth.token->claims.expires_at - static_cast<std::int64_t>(std::time(nullptr)));
         auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(left);
         if (left_ms.count() < 1)
             left_ms = std::chrono::milliseconds(1);

@@ -60,7 +60,7 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
         return;
     }
     auto query = parse_urlencoded(request.query).value_or(FormPairs{});
-    Authentication auth = authenticate(request, query, subscriber_verifier_.get());
+    Authentication auth = authenticate(request, query, subscriber_verifier_.get(), subscriber_tokens_);
     if (auth.anonymous || auth.refused) {
         logger_.log(LogLevel::Debug, LogEvent::AuthRefused, "Subscriptions API refused",
                     {{"REASON", auth.anonymous ? "no token" : auth.reason},
@@ -69,7 +69,7 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
         return;
     }
     std::vector<std::string> requested{request.target, request.path};
-    if (!auth.claims.subscribe || !selectors_match_any(selectors_.get_all(*auth.claims.subscribe), requested)) {
+    if (!auth.token->claims.subscribe || !selectors_match_any(auth.token->subscribe, requested)) {
         reply_error(connection, request, 403, "Forbidden: the token's \"mercure.subscribe\" does not cover this URL.");
         return;
     }
