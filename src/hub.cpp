@@ -432,6 +432,7 @@ void Hub::publish(Update update, std::optional<PublishAck> ack)
     history_->expire(now);
     report_history_error();
     auto sequence = history_->append(update, frame, now);
+    store_failing_ = !sequence;
     if (!sequence) {
         ++metrics_.updates_failed_total;
         logger_.log(LogLevel::Error, "Cannot store update in history",
@@ -473,6 +474,7 @@ void Hub::commit_pending()
     std::vector<StoredUpdate> pending;
     pending.swap(pending_);
     Status flushed = history_->flush();
+    store_failing_ = !flushed;
     for (StoredUpdate& stored : pending) {
         if (flushed) {
             deliver_stored(stored);

@@ -198,6 +198,7 @@ private:
     std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;
+    bool store_failing_ = false;  // the last history write failed: not ready
     bool socket_activated_ = false;
     Reloader reloader_;
     SystemdNotifier notifier_;

@@ -53,7 +53,7 @@ void Hub::serve_metrics(Connection& connection, const HttpRequest& request)
     gauges.subscribers_connected = registry_.size();
     gauges.connections_open = connections_.size();
     gauges.history_entries = history_->size();
-    gauges.ready = !stopping_;
+    gauges.ready = !stopping_ && !store_failing_;
     reply(connection, request, 200, "text/plain; version=0.0.4; charset=utf-8",
           render_metrics(metrics_, gauges, MERCURE_VERSION));
 }

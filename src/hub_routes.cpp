@@ -189,6 +189,8 @@ void Hub::serve_operational(Connection& connection, const HttpRequest& request, 
         // Readiness: fails while draining, so a load balancer stops sending new clients.
         if (stopping_)
             reply(connection, request, 503, "text/plain; charset=utf-8", "draining\n");
+        else if (store_failing_)
+            reply(connection, request, 503, "text/plain; charset=utf-8", "history store failing\n");
         else
             reply(connection, request, 200, "text/plain; charset=utf-8", "ready");
     } else {
