@@ -24,7 +24,8 @@ cp -R "$corpus/." "$top/corpus/"
 mkdir -p "$artifacts"
 TMPDIR=$top/tmp
 # Known leaks of system libraries (see the file).
-LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# (An absolute path: the sanitizers read a relative one from the driver's directory.)
+LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export TMPDIR LSAN_OPTIONS
 # libFuzzer's default exit code 77 means "skipped" to meson: fail with 1 instead.
 set -- -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048
