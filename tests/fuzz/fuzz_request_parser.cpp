@@ -3,8 +3,8 @@
 // Besides memory safety it checks what the connection code relies on: a Complete parse
 // consumes no more than it was given and reparses identically from exactly those bytes; one
 // byte less is never Complete (so a request split across reads is parsed once, whole); the
-// parsed parts are consistent (path + "?" + query is the target, the body has the length
-// announced). Pipelined requests are parsed in turn, as the connection does.
+// parsed parts are consistent (path + "?" + query is the target, a Content-Length body is the
+// request's last bytes). Pipelined requests are parsed in turn, as the connection does.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -25,7 +25,9 @@ void check_complete(std::string_view input, const RequestLimits& limits, const P
     FUZZ_CHECK(r.consumed > 0 && r.consumed <= input.size());
     FUZZ_CHECK(request.body.size() <= limits.max_body_size);
     FUZZ_CHECK(request.body.size() <= r.consumed);
-    FUZZ_CHECK(input.substr(r.consumed - request.body.size(), request.body.size()) == request.body);
+    // A Content-Length body is the request's last bytes; a chunked one is decoded from them.
+    if (!request.header("transfer-encoding"))
+        FUZZ_CHECK(input.substr(r.consumed - request.body.size(), request.body.size()) == request.body);
     FUZZ_CHECK(!request.method.empty() && !request.target.empty());
     if (request.query.empty())
         FUZZ_CHECK(request.target == request.path || request.target == request.path + "?");
