@@ -264,6 +264,12 @@ ParseResult parse_request(std::string_view input, const RequestLimits& limits, H
     if (chunked && content_length)
         return error(400, "Both Content-Length and Transfer-Encoding: refusing an ambiguous body.");
     if (chunked) {
+        // Chunk framing, extensions and trailers may add to the body, but never unboundedly:
+        // what follows the head is refused past the body limit plus a fixed allowance.
+        constexpr std::size_t framing_allowance = 64 << 10;
+        if (input.size() - end > limits.max_body_size + framing_allowance)
+            return error(413, "Chunked request too large (limit " + std::to_string(limits.max_body_size) +
+                                  " bytes of body, plus framing).");
         std::string body;
         ParseResult result = decode_chunked(input, end, limits.max_body_size, body);
         if (result.kind == ParseResult::Kind::Complete)

@@ -155,6 +155,11 @@ void test_chunked_errors(void**)
     small.max_body_size = 10;
     assert_int_equal(error_status(head + "6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n", small), 413);
     assert_int_equal(error_status(head + "b\r\n", small), 413);
+    // Endless trailers or extensions cannot make the connection buffer without bound.
+    std::string trailers = head + "0\r\n" + std::string(100 << 10, 'x');
+    assert_int_equal(error_status(trailers, small), 413);
+    std::string extensions = head + "1;" + std::string(100 << 10, 'e');
+    assert_int_equal(error_status(extensions, small), 413);
 }
 
 void test_leading_empty_line_tolerated(void**)
