@@ -4,10 +4,12 @@
 #include <event2/event.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "core/publish_form.hpp"
 #include "store/lmdb_history.hpp"
@@ -19,6 +21,13 @@ namespace {
 
 // How long a graceful stop waits for streams and responses to flush before exiting anyway.
 constexpr std::chrono::seconds drain_limit{5};
+
+// Threads writing a large fan-out: one per core (the loop's own thread is one of them).
+// TODO(workers): a config key once the key table is free to change.
+unsigned fanout_threads()
+{
+    return std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
+}
 
 ConnectionLimits limits_from(const Config& config)
 {
@@ -164,6 +173,7 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
       logger_(logger),
       limits_(limits_from(config_)),
       heartbeats_(base, config_.heartbeat_interval),
+      output_(base, heartbeats_, fanout_threads()),
       stream_opening_(make_frame(":\n"))
 {
     event_assign(&reaper_, base, -1, 0, &Hub::on_reap, this);

@@ -22,6 +22,7 @@
 #include "metrics.hpp"
 #include "systemd.hpp"
 #include "sse/heartbeat_schedule.hpp"
+#include "sse/output_batch.hpp"
 #include "sse/subscriber_stream.hpp"
 #include "store/history.hpp"
 #include "util/percent_encoding.hpp"
@@ -183,6 +184,7 @@ private:
     SubscriberRegistry registry_;
     std::unique_ptr<History> history_;
     HeartbeatSchedule heartbeats_;
+    OutputBatch output_;  // before connections_: streams leave it when destroyed
     UuidGenerator uuids_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     AdminAcceptor admin_acceptor_{*this};

@@ -124,7 +124,7 @@ void Hub::serve_subscribe(Connection& connection, HttpRequest& request)
     if (connection.closed())
         return;
     auto& entry = connections_.at(&connection);
-    entry.stream = std::make_unique<SubscriberStream>(std::move(subscription), connection, heartbeats_);
+    entry.stream = std::make_unique<SubscriberStream>(std::move(subscription), connection, heartbeats_, output_);
     SubscriberStream& stream = *entry.stream;
     heartbeats_.add(stream);
     stream.write(stream_opening_);

@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,28 @@ timeval to_timeval(std::chrono::steady_clock::duration d)
     if (us < 0)
         us = 0;
     return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+// Frames gathered into one write: enough to coalesce a busy loop turn's updates, small enough
+// to live on the stack.
+constexpr int max_iov = 64;
+
+// One syscall for the gathered buffers: a plain send() for one buffer (measurably cheaper than
+// a one-element sendmsg), sendmsg() for several. MSG_NOSIGNAL: a vanished peer is an error
+// return, never SIGPIPE.
+ssize_t send_buffers(int fd, iovec* iov, int count)
+{
+    if (count == 1)
+        return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+bool would_block(int error)
+{
+    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
 
 } // namespace
@@ -297,13 +320,13 @@ void Connection::push_bytes(std::string bytes)
 
 void Connection::push(FramePtr frame, std::uint32_t begin, std::uint32_t end)
 {
-    if (queue_head_ == queue_.size()) {
+    if (queue_head_ == queue_.size() && !staged_) {
         // Optimistic write: most of the time the socket takes the whole frame at once.
         ssize_t n = send(fd_, frame->bytes.data() + begin, end - begin, MSG_NOSIGNAL);
         if (n == static_cast<ssize_t>(end - begin))
             return;
         if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            if (!would_block(errno)) {
                 close(std::string("write error: ") + std::strerror(errno));
                 return;
             }
@@ -317,7 +340,78 @@ void Connection::push(FramePtr frame, std::uint32_t begin, std::uint32_t end)
     }
     queued_bytes_ += end - begin;
     queue_.push_back(OutChunk{std::move(frame), begin, end});
-    arm_write();
+    if (!staged_)  // staged output is written by the batch, which sees this chunk too
+        arm_write();
+}
+
+bool Connection::stage_frame(const FramePtr& frame)
+{
+    if (closed_ || state_ != State::Streaming)
+        return false;
+    std::uint32_t begin = chunked_ ? 0 : frame->event_begin;
+    std::uint32_t end = chunked_ ? static_cast<std::uint32_t>(frame->bytes.size()) : frame->event_end;
+    if (queued_bytes_ + (end - begin) > limits_.max_queued_bytes) {
+        close("slow client: more than " + std::to_string(limits_.max_queued_bytes) + " bytes queued");
+        return false;
+    }
+    // Output waiting for writability goes out with the write event, staged output with the batch.
+    bool idle = queue_head_ == queue_.size() && !staged_;
+    queued_bytes_ += end - begin;
+    queue_.push_back(OutChunk{frame, begin, end});
+    if (!idle)
+        return false;
+    staged_ = true;
+    return true;
+}
+
+Connection::WriteOutcome Connection::write_staged() const
+{
+    iovec iov[max_iov];
+    int count = 0;
+    long offered = 0;
+    for (std::size_t i = queue_head_; i < queue_.size() && count < max_iov; ++i, ++count) {
+        const OutChunk& chunk = queue_[i];
+        iov[count].iov_base = const_cast<char*>(chunk.frame->bytes.data()) + chunk.begin;
+        iov[count].iov_len = chunk.end - chunk.begin;
+        offered += chunk.end - chunk.begin;
+    }
+    if (count == 0)
+        return {};
+    ssize_t n = send_buffers(fd_, iov, count);
+    return {n, n < 0 ? errno : 0, offered};
+}
+
+void Connection::finish_staged_write(WriteOutcome outcome)
+{
+    staged_ = false;
+    if (closed_)
+        return;
+    if (outcome.written < 0) {
+        if (!would_block(outcome.error)) {
+            close(std::string("write error: ") + std::strerror(outcome.error));
+            return;
+        }
+        outcome.written = 0;
+    }
+    consume(static_cast<std::size_t>(outcome.written));
+    // A live subscriber is not replaying, so nobody waits for on_drained here.
+    after_write(false);
+}
+
+void Connection::consume(std::size_t written)
+{
+    queued_bytes_ -= written;
+    while (written > 0) {
+        OutChunk& chunk = queue_[queue_head_];
+        std::size_t size = chunk.end - chunk.begin;
+        if (written < size) {
+            chunk.begin += static_cast<std::uint32_t>(written);
+            return;
+        }
+        written -= size;
+        chunk.frame.reset();
+        ++queue_head_;
+    }
 }
 
 void Connection::arm_write()
@@ -348,21 +442,22 @@ void Connection::handle_writable(short what)
 void Connection::flush()
 {
     while (queue_head_ < queue_.size()) {
-        OutChunk& chunk = queue_[queue_head_];
-        ssize_t n = send(fd_, chunk.frame->bytes.data() + chunk.begin, chunk.end - chunk.begin, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        WriteOutcome outcome = write_staged();
+        if (outcome.written < 0) {
+            if (would_block(outcome.error))
                 break;
-            close(std::string("write error: ") + std::strerror(errno));
+            close(std::string("write error: ") + std::strerror(outcome.error));
             return;
         }
-        queued_bytes_ -= static_cast<std::size_t>(n);
-        chunk.begin += static_cast<std::uint32_t>(n);
-        if (chunk.begin < chunk.end)
-            break;
-        chunk.frame.reset();
-        ++queue_head_;
+        consume(static_cast<std::size_t>(outcome.written));
+        if (outcome.written < outcome.offered)
+            break;  // the socket took less than offered: it is full
     }
+    after_write(true);
+}
+
+void Connection::after_write(bool notify_drained)
+{
     if (queue_head_ < queue_.size()) {
         arm_write();  // progress (or none yet): wait for writability with a fresh timeout
         return;
@@ -373,7 +468,7 @@ void Connection::flush()
     queue_head_ = 0;
     if (state_ == State::Draining)
         drain_then_close(close_reason_);
-    else if (state_ == State::Streaming)
+    else if (state_ == State::Streaming && notify_drained)
         owner_.on_drained(*this);
 }
 

@@ -85,6 +85,25 @@ public:
     // Sends one frame on a stream (the chunked view, or the bare event for HTTP/1.0).
     void send_frame(const FramePtr& frame);
 
+    // Batched output (sse/output_batch.hpp): several updates published in one loop turn go out
+    // to a subscriber in one write. stage_frame() queues a frame without writing; it returns
+    // true when the connection now has staged output that a write_staged() /
+    // finish_staged_write() pair must send, false when a write is already due (staged before,
+    // or waiting for the socket) or the connection failed.
+    bool stage_frame(const FramePtr& frame);
+    // The outcome of one vectored write of the queued output.
+    struct WriteOutcome {
+        long written = 0;  // bytes, or -1
+        int error = 0;     // errno when written < 0
+        long offered = 0;  // bytes the write offered
+    };
+    // Writes the queued output with one syscall. Reads the connection and writes its socket
+    // only, so fan-out threads may call it for different connections at the same time.
+    WriteOutcome write_staged() const;
+    // Applies a write_staged() outcome (on the loop's thread): drops what was written, waits for
+    // writability for the rest, closes on a write error.
+    void finish_staged_write(WriteOutcome outcome);
+
     // Ends a stream cleanly (terminating chunk) and closes once flushed.
     void end_stream(std::string_view reason);
 
@@ -125,6 +144,10 @@ private:
     void push(FramePtr frame, std::uint32_t begin, std::uint32_t end);
     void push_bytes(std::string bytes);
     void flush();
+    // Drops `written` bytes from the head of the queue.
+    void consume(std::size_t written);
+    // After writing: waits for writability when output remains, else finishes a drain.
+    void after_write(bool notify_drained);
     void arm_write();
     void arm_read_deadline();
     void drain_then_close(std::string_view reason);
@@ -134,6 +157,7 @@ private:
     bool closed_ = false;
     bool chunked_ = true;
     bool write_armed_ = false;
+    bool staged_ = false;  // queued output awaits the batch's write (no write event armed)
     bool continue_sent_ = false;
     bool deferred_ = false;
     std::uint64_t requests_served_ = 0;

@@ -49,11 +49,11 @@ void HeartbeatSchedule::remove(SubscriberStream& stream)
     stream.scheduled_ = false;
 }
 
-void HeartbeatSchedule::touch(SubscriberStream& stream)
+void HeartbeatSchedule::touch(SubscriberStream& stream, std::chrono::steady_clock::time_point now)
 {
     if (!stream.scheduled_)
         return;
-    stream.last_write_ = std::chrono::steady_clock::now();
+    stream.last_write_ = now;
     if (tail_ != &stream) {
         unlink(stream);
         append(stream);

@@ -28,7 +28,9 @@ public:
     // Removes a stream; harmless if absent.
     void remove(SubscriberStream& stream);
     // Records a write: the stream becomes the most recently active.
-    void touch(SubscriberStream& stream);
+    void touch(SubscriberStream& stream) { touch(stream, std::chrono::steady_clock::now()); }
+    // The same, with the time already read (a batch of writes reads the clock once).
+    void touch(SubscriberStream& stream, std::chrono::steady_clock::time_point now);
     // Changes the interval (0 disables heartbeats).
     void set_interval(std::chrono::milliseconds interval);
 

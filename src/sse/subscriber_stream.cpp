@@ -3,20 +3,26 @@
 
 #include "http/connection.hpp"
 #include "sse/heartbeat_schedule.hpp"
+#include "sse/output_batch.hpp"
 
 namespace mercure {
 
-SubscriberStream::SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats)
-    : Subscriber(std::move(subscription)), connection_(connection), heartbeats_(heartbeats)
+SubscriberStream::SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats,
+                                   OutputBatch& batch)
+    : Subscriber(std::move(subscription)), connection_(connection), heartbeats_(heartbeats), batch_(batch)
 {
 }
 
-SubscriberStream::~SubscriberStream() { heartbeats_.remove(*this); }
+SubscriberStream::~SubscriberStream()
+{
+    heartbeats_.remove(*this);
+    batch_.remove(*this);
+}
 
 void SubscriberStream::deliver(const FramePtr& frame)
 {
-    if (!replaying_)
-        write(frame);
+    if (!replaying_ && connection_.stage_frame(frame))
+        batch_.add(*this);
 }
 
 void SubscriberStream::write(const FramePtr& frame)

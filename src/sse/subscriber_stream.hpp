@@ -9,15 +9,19 @@ namespace mercure {
 
 class Connection;
 class HeartbeatSchedule;
+class OutputBatch;
 
 // Joins the registry's view of a subscriber to its connection. Every frame written counts as
-// activity for the heartbeat schedule, which keeps streams ordered by their last write.
+// activity for the heartbeat schedule, which keeps streams ordered by their last write. Live
+// updates are staged on the connection and written by the loop turn's OutputBatch.
 class SubscriberStream final : public Subscriber {
 public:
-    SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats);
+    SubscriberStream(Subscription subscription, Connection& connection, HeartbeatSchedule& heartbeats,
+                     OutputBatch& batch);
     ~SubscriberStream() override;
 
-    // Delivers a live update; ignored while replaying, since the replay reads it from history.
+    // Delivers a live update at the end of the loop turn; ignored while replaying, since the
+    // replay reads it from history.
     void deliver(const FramePtr& frame) override;
 
     // Writes the frame (or queues it) whatever the replay state: heartbeats, replayed updates.
@@ -40,13 +44,16 @@ public:
 
 private:
     friend class HeartbeatSchedule;
+    friend class OutputBatch;
     Connection& connection_;
     HeartbeatSchedule& heartbeats_;
+    OutputBatch& batch_;
     // Intrusive links of the heartbeat schedule: no allocation, O(1) moves.
     SubscriberStream* previous_ = nullptr;
     SubscriberStream* next_ = nullptr;
     bool scheduled_ = false;
     bool replaying_ = false;
+    bool batched_ = false;  // in the OutputBatch, output staged
     std::uint64_t replay_cursor_ = 0;
     std::chrono::steady_clock::time_point last_write_{};
 };
