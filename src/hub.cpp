@@ -22,6 +22,9 @@ namespace {
 // How long a graceful stop waits for streams and responses to flush before exiting anyway.
 constexpr std::chrono::seconds drain_limit{5};
 
+// Connections the operational endpoints on metrics_addr may hold at once (probes, scrapers).
+constexpr std::size_t max_admin_connections = 64;
+
 // Threads writing a large fan-out: one per core (the loop's own thread is one of them).
 // TODO(workers): a config key once the key table is free to change.
 unsigned fanout_threads()
@@ -367,11 +370,17 @@ void Hub::on_accept(int fd, std::string peer)
 
 void Hub::accept(int fd, std::string peer, bool admin)
 {
-    if (stopping_ || connections_.size() >= config_.max_connections) {
+    // The operational endpoints on metrics_addr have their own small allowance, so a flood of
+    // client connections at max_connections never makes a health probe fail.
+    bool full = admin ? admin_connections_ >= max_admin_connections
+                      : connections_.size() - admin_connections_ >= config_.max_connections;
+    if (stopping_ || full) {
         ++metrics_.connections_refused_total;
         ::close(fd);
         if (!stopping_)
-            logger_.log(LogLevel::Warning, LogEvent::RequestRefused, "Connection refused: max_connections reached",
+            logger_.log(LogLevel::Warning, LogEvent::RequestRefused,
+                        admin ? "Connection refused: too many connections on metrics_addr"
+                              : "Connection refused: max_connections reached",
                         {{"REMOTE_ADDR", peer}});
         return;
     }
@@ -379,6 +388,7 @@ void Hub::accept(int fd, std::string peer, bool admin)
     Connection* raw = connection.get();
     raw->set_serial(next_serial_++);
     connections_.emplace(raw, ConnectionEntry{std::move(connection), nullptr, admin});
+    admin_connections_ += admin ? 1 : 0;
     ++metrics_.connections_total;
     raw->start();
 }
@@ -419,7 +429,10 @@ void Hub::on_reap(int, short, void* arg)
     std::vector<Connection*> doomed;
     doomed.swap(self->doomed_);
     for (Connection* connection : doomed)
-        self->connections_.erase(connection);
+        if (auto it = self->connections_.find(connection); it != self->connections_.end()) {
+            self->admin_connections_ -= it->second.admin ? 1 : 0;
+            self->connections_.erase(it);
+        }
     std::vector<Update> updates;
     updates.swap(self->deferred_updates_);
     for (Update& update : updates)

@@ -191,6 +191,7 @@ private:
     std::vector<std::unique_ptr<Listener>> admin_listeners_;
     MetricsCounters metrics_;
     std::unordered_map<Connection*, ConnectionEntry> connections_;
+    std::size_t admin_connections_ = 0;  // of connections_, accepted on metrics_addr
     std::vector<Connection*> doomed_;
     std::vector<Update> deferred_updates_;  // published by the reaper, outside any fan-out
     std::vector<StoredUpdate> pending_;     // stored, awaiting the group commit

@@ -76,6 +76,20 @@ class MetricsTest(HubTestCase):
             response.read()
             conn.close()
 
+    def test_metrics_addr_answers_while_clients_fill_max_connections(self):
+        port = free_port()
+        config = {'jwt_key': KEY, 'allow_anonymous': True, 'max_connections': 2, 'metrics': True,
+                  'metrics_addr': '127.0.0.1:%d' % port}
+        with Hub(config) as hub, SSEClient(hub, ['x']) as first, SSEClient(hub, ['x']) as second:
+            self.assertEqual((first.status, second.status), (200, 200))
+            with self.assertRaises((OSError, http.client.HTTPException)):  # over the limit: closed
+                hub.get('/healthz', timeout=2)
+            for _ in range(3):  # admin connections do not count against max_connections
+                conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+                conn.request('GET', '/healthz')
+                self.assertEqual(conn.getresponse().status, 200)
+                conn.close()
+
     def test_readyz_fails_while_draining(self):
         with Hub({'jwt_key': KEY, 'allow_anonymous': True}) as hub:
             with SSEClient(hub, [TOPIC]) as s:
