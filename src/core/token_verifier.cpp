@@ -14,6 +14,8 @@
 //      ES*: the raw R||S signature of exactly twice the curve size, converted to DER;
 //   4. only then the payload is parsed: "exp"/"nbf" must be numbers, the Mercure claims are
 //      read from "mercure" or else "https://mercure.rocks/".
+// Header and payload must be standard JSON: numbers json-c tolerates (NaN, Infinity, "1.")
+// are refused, since a payload is echoed into subscription events as JSON.
 // Minting uses libjwt, whose signatures are standard JWS.
 #include "core/token_verifier.hpp"
 
@@ -296,6 +298,78 @@ bool verify_public_key(JwtAlgorithm algorithm, EVP_PKEY* key, std::string_view s
     return ok;
 }
 
+// RFC 8259 number syntax: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number_text(std::string_view text)
+{
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t start = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            ++i;
+        }
+        return i - start;
+    };
+    if (i < text.size() && text[i] == '-') {
+        ++i;
+    }
+    if (i < text.size() && text[i] == '0') {
+        ++i;
+    } else if (digits() == 0) {
+        return false;
+    }
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (digits() == 0) {
+            return false;
+        }
+    }
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+            ++i;
+        }
+        if (digits() == 0) {
+            return false;
+        }
+    }
+    return i == text.size();
+}
+
+// json-c accepts NaN, Infinity, -Infinity and "1." even in strict mode, and writes a parsed
+// number back as it was spelled: such a number in mercure.payload would make the hub emit
+// invalid JSON (subscription events, the subscriptions API). Only RFC 8259 numbers pass.
+// Recursion is bounded by the parser's depth limit.
+bool only_standard_numbers(json_object* value)
+{
+    switch (json_object_get_type(value)) {
+    case json_type_double: {
+        const char* text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN);
+        return text != nullptr && is_json_number_text(text);
+    }
+    case json_type_array: {
+        const std::size_t count = json_object_array_length(value);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!only_standard_numbers(json_object_array_get_idx(value, i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case json_type_object: {
+        json_object_iterator it = json_object_iter_begin(value);
+        const json_object_iterator end = json_object_iter_end(value);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            if (!only_standard_numbers(json_object_iter_peek_value(&it))) {
+                return false;
+            }
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
 // Outcome of reading a numeric date claim ("exp", "nbf").
 enum class DateClaim { Absent, Present, Invalid };
 
@@ -497,7 +571,7 @@ std::variant<TokenClaims, TokenRefusal> TokenVerifier::verify(std::string_view t
 
     // Header: pin the algorithm before anything depends on the key.
     const JsonPtr header = json_parse_strict(*header_json, max_json_depth);
-    if (!header || !json_object_is_type(header.get(), json_type_object)) {
+    if (!header || !json_object_is_type(header.get(), json_type_object) || !only_standard_numbers(header.get())) {
         return TokenRefusal::Malformed;
     }
     json_object* alg = nullptr;
@@ -528,7 +602,7 @@ std::variant<TokenClaims, TokenRefusal> TokenVerifier::verify(std::string_view t
 
     // Payload: authenticated from here on, but still checked for shape.
     const JsonPtr payload = json_parse_strict(*payload_json, max_json_depth);
-    if (!payload || !json_object_is_type(payload.get(), json_type_object)) {
+    if (!payload || !json_object_is_type(payload.get(), json_type_object) || !only_standard_numbers(payload.get())) {
         return TokenRefusal::Malformed;
     }
     double exp = 0;
@@ -605,7 +679,7 @@ Result<std::string> mint_token(JwtAlgorithm algorithm, std::string_view key, con
     if (!grant.payload_json.empty()) {
         // Any JSON value but null (which verifiers read as "no payload") is accepted whole.
         JsonPtr value = json_parse_strict(grant.payload_json, max_json_depth);
-        if (!value) {
+        if (!value || !only_standard_numbers(value.get())) {
             return Error{"the payload is not a JSON value other than null: " + grant.payload_json};
         }
         json_object_object_add(mercure.get(), "payload", value.release());
