@@ -11,6 +11,8 @@
 #include <ctime>
 #include <thread>
 
+#include "cluster/cluster_settings.hpp"
+#include "cluster/cluster_transport.hpp"
 #include "core/publish_form.hpp"
 #include "store/lmdb_history.hpp"
 #include "store/memory_history.hpp"
@@ -68,6 +70,14 @@ Result<HistoryPlace> history_place(const Config& config)
     std::string state_directory = state ? std::string(state).substr(0, std::string(state).find(':')) : "";
     std::string store = config.history_store;
     std::string path = config.history_path;
+    if (is_cluster_url(config.transport_url)) {
+        // Cluster mode: the Redis stream is the durable history; each node keeps a replica of
+        // its tail in memory.
+        if (store == "lmdb")
+            return Error{"history_store = \"lmdb\" cannot be combined with a redis:// transport_url: "
+                         "in cluster mode the Redis stream is the history"};
+        return HistoryPlace{};
+    }
     if (store == "auto") {
         if (config.transport_url.starts_with("bolt://")) {
             store = "lmdb";
@@ -167,6 +177,10 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config, Logger& logger, Reloader
     hub->publisher_verifier_ = std::move(verifiers->publisher);
     hub->subscriber_verifier_ = std::move(verifiers->subscriber);
     hub->reloader_ = std::move(reloader);
+    if (is_cluster_url(hub->config_.transport_url)) {
+        if (auto joined = hub->start_cluster(); !joined)
+            return joined.error();
+    }
     return hub;
 }
 
@@ -195,6 +209,7 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
 
 Hub::~Hub()
 {
+    cluster_.reset();  // first: no transport callback may reach a half-destroyed hub
     // Updates stored but not yet committed are made durable; their publishers got no answer.
     if (!pending_.empty() && history_)
         history_->flush();
@@ -450,6 +465,11 @@ std::int64_t Hub::now_ms()
 
 void Hub::publish(Update update, std::optional<PublishAck> ack)
 {
+    if (cluster_) {
+        // Cluster mode: stored and delivered when read back from the stream (hub_cluster.cpp).
+        cluster_publish(std::move(update), std::move(ack));
+        return;
+    }
     FramePtr frame = make_frame(encode_sse_event(update));
     std::int64_t now = now_ms();
     history_->expire(now);
@@ -579,6 +599,8 @@ void Hub::stop()
     stopping_ = true;
     notifier_.stopping();
     logger_.log(LogLevel::Notice, LogEvent::Stopping, "Stopping: ending every stream");
+    if (cluster_)
+        cluster_->withdraw();  // this node's subscriptions leave the cluster's list at once
     for (auto& listener : listeners_)
         listener->disable();
     for (auto& listener : admin_listeners_)

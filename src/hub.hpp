@@ -32,6 +32,8 @@
 
 namespace mercure {
 
+class ClusterTransport;
+
 // Owns everything a hub needs and nothing is global: several hubs (or, later, several loops)
 // can live in one process. Connections are owned here and destroyed only from the reaper
 // callback, never inside their own callbacks (deferred destruction).
@@ -100,6 +102,10 @@ private:
     void serve_publish(Connection& connection, HttpRequest& request);
     void serve_subscribe(Connection& connection, HttpRequest& request);
     void serve_subscriptions_api(Connection& connection, HttpRequest& request);
+    // The subscriptions API answered from every node's presence in Redis (cluster mode).
+    void serve_cluster_subscriptions(Connection& connection, const HttpRequest& request,
+                                     std::optional<std::string> topic, std::optional<std::string> subscriber,
+                                     std::string last_event_id, HeaderList headers);
     // Subscription events (subscriptions = true): one private update per selector.
     std::vector<Update> subscription_events(const Subscription& subscription, bool active);
     void reply(Connection& connection, const HttpRequest& request, int status, std::string_view content_type,
@@ -144,6 +150,15 @@ private:
     void publish(Update update, std::optional<PublishAck> ack);
     // Answers the publisher (first), then delivers to every live recipient.
     void deliver_stored(StoredUpdate& stored);
+    // Cluster mode (hub_cluster.cpp): connects the Redis transport, loading the stream's tail
+    // into the history; fails only when Redis is unreachable and start=fail.
+    Status start_cluster();
+    // Appends the update to the cluster stream; its publisher is answered when Redis has it.
+    void cluster_publish(Update update, std::optional<PublishAck> ack);
+    // An entry read from the stream: stored in the local history, then delivered.
+    void cluster_deliver(Update update, const std::string& entry_id);
+    // Keeps this node's presence in Redis in step with its subscriptions.
+    void cluster_presence(const Subscription& subscription, bool active);
     // The group commit: makes the pending updates durable, then delivers them in order.
     static void on_commit(int, short, void* arg);
     void commit_pending();
@@ -183,6 +198,7 @@ private:
     SelectorCache selectors_;
     SubscriberRegistry registry_;
     std::unique_ptr<History> history_;
+    std::unique_ptr<ClusterTransport> cluster_;  // set when transport_url is redis://
     HeartbeatSchedule heartbeats_;
     OutputBatch output_;  // before connections_: streams leave it when destroyed
     UuidGenerator uuids_;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "cluster/cluster_transport.hpp"
 #include "core/subscription_document.hpp"
 #include "hub.hpp"
 #include "ui/ui_assets.hpp"
@@ -191,6 +192,9 @@ void Hub::serve_operational(Connection& connection, const HttpRequest& request, 
             reply(connection, request, 503, "text/plain; charset=utf-8", "draining\n");
         else if (store_failing_)
             reply(connection, request, 503, "text/plain; charset=utf-8", "history store failing\n");
+        else if (cluster_ && !cluster_->up())
+            reply(connection, request, 503, "text/plain; charset=utf-8",
+                  "cluster transport unavailable: " + cluster_->down_reason() + "\n");
         else
             reply(connection, request, 200, "text/plain; charset=utf-8", "ready");
     } else {

@@ -34,6 +34,8 @@ std::vector<Update> Hub::subscription_events(const Subscription& subscription, b
     std::vector<Update> events;
     if (!config_.subscriptions)
         return events;
+    // Every subscription starts and ends here, so presence in the cluster follows it.
+    cluster_presence(subscription, active);
     for (const SelectorPtr& selector : subscription.selectors) {
         Update event;
         event.topics.push_back(subscription_topic(selector->text(), subscription.id));
@@ -109,6 +111,11 @@ void Hub::serve_subscriptions_api(Connection& connection, HttpRequest& request)
         return;
     }
 
+    if (cluster_) {
+        serve_cluster_subscriptions(connection, request, std::move(topic), std::move(subscriber),
+                                    std::move(last_event_id), std::move(headers));
+        return;
+    }
     std::vector<SubscriptionView> views;
     for (const auto& [raw, entry] : connections_) {
         if (!entry.stream || raw->closed())

@@ -63,6 +63,19 @@ std::string render_metrics(const MetricsCounters& c, const MetricsGauges& g, std
     metric(out, "mercure_history_entries", "gauge", "Updates kept in history.", g.history_entries);
     metric(out, "mercure_ready", "gauge", "1 when the hub accepts work, 0 while it drains.", g.ready ? 1 : 0);
 
+    if (c.cluster.enabled) {
+        metric(out, "mercure_cluster_transport_up", "gauge", "1 while the Redis cluster transport is usable.",
+               c.cluster.up ? 1 : 0);
+        metric(out, "mercure_cluster_appended_total", "counter", "Updates appended to the cluster stream.",
+               c.cluster.appended_total);
+        metric(out, "mercure_cluster_append_failures_total", "counter",
+               "Appends to the cluster stream refused or unanswered (publishers got 503).",
+               c.cluster.append_failures_total);
+        metric(out, "mercure_cluster_entries_read_total", "counter",
+               "Cluster stream entries read and delivered by this node.", c.cluster.entries_read_total);
+        metric(out, "mercure_cluster_reconnects_total", "counter",
+               "Times the cluster transport came back after losing Redis.", c.cluster.reconnects_total);
+    }
     out += "# HELP mercure_auth_refusals_total Requests refused for their credentials, by reason.\n";
     out += "# TYPE mercure_auth_refusals_total counter\n";
     for (std::size_t i = 0; i < c.auth_refusals.size(); ++i) {

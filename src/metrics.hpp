@@ -14,6 +14,17 @@ enum class RefusalReason { MissingToken, Malformed, Algorithm, Signature, Expire
 // The label value of a refusal reason ("expired").
 std::string_view refusal_reason_label(RefusalReason reason);
 
+// The cluster transport's state and counters (cluster mode only; not rendered otherwise).
+struct ClusterMetrics {
+    bool enabled = false;                    // transport_url is redis://
+    bool up = false;                         // the transport is usable now
+    bool was_up = false;                     // it has been up since start
+    std::uint64_t appended_total = 0;        // updates appended to the stream (XADD answered)
+    std::uint64_t append_failures_total = 0; // XADDs refused or unanswered
+    std::uint64_t entries_read_total = 0;    // stream entries read and delivered locally
+    std::uint64_t reconnects_total = 0;      // times the transport came back after a loss
+};
+
 // Monotonic counters, updated on the event loop (single-threaded).
 struct MetricsCounters {
     std::uint64_t subscribers_total = 0;
@@ -25,6 +36,7 @@ struct MetricsCounters {
     std::uint64_t connections_total = 0;
     std::uint64_t connections_refused_total = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(RefusalReason::Count_)> auth_refusals{};
+    ClusterMetrics cluster;
 
     void refuse(RefusalReason reason) { ++auth_refusals[static_cast<std::size_t>(reason)]; }
 };

@@ -49,7 +49,8 @@ struct Config {
     std::string history_path;                                // lmdb directory
     std::string history_sync = "batch";                      // "always", "batch", "none"
     std::size_t history_max_bytes = 0;                       // lmdb data bound, 0: none
-    std::string transport_url;                               // upstream "bolt://PATH" or "local://"
+    std::string transport_url;                               // "bolt://PATH", "local://" or "redis://..."
+    std::string transport_password;                          // Redis AUTH password (cluster mode)
 
     // Limits on sizes a client controls.
     std::size_t max_body_size = 1 << 20;         // bytes of a publish body (413 beyond)

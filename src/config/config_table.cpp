@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include "cluster/cluster_settings.hpp"
 #include "config/duration.hpp"
 
 namespace mercure {
@@ -82,13 +83,21 @@ std::optional<std::string> check_history_sync(const ConfigValue& v)
     return "must be one of " + join(history_syncs);
 }
 
-// The upstream hub's transport URLs: "bolt://PATH[?size=N]" (durable) or "local://".
+// The upstream hub's transport URLs: "bolt://PATH[?size=N]" (durable) or "local://"; and
+// "redis://..." (cluster mode, checked by the same parser the hub uses).
 std::optional<std::string> check_transport_url(const ConfigValue& v)
 {
     const std::string& url = std::get<std::string>(v);
     if (url.empty() || url.starts_with("local:") || (url.starts_with("bolt://") && url.size() > 7))
         return std::nullopt;
-    return "must be \"bolt://PATH\" (a durable history at PATH) or \"local://\"";
+    if (is_cluster_url(url)) {
+        auto settings = parse_cluster_url(url);
+        if (settings)
+            return std::nullopt;
+        return "invalid redis:// URL: " + settings.error().message;
+    }
+    return "must be \"bolt://PATH\" (a durable history at PATH), \"local://\" or "
+           "\"redis://host:port[/db][?stream=NAME&...]\" (cluster mode)";
 }
 
 bool is_host_char(char c)
@@ -307,8 +316,11 @@ constexpr KeySpec table[] = {
      "most bytes of lmdb history data; the oldest updates are dropped beyond (0: no limit)",
      false, set_field<&Config::history_max_bytes>, get_field<&Config::history_max_bytes>},
     {"transport_url", "TRANSPORT_URL", "--transport-url", K::String, "", 0, 0, check_transport_url,
-     "upstream-style history: \"bolt://PATH\" means history_store = lmdb at PATH (when history_store is auto)",
+     "\"bolt://PATH\": history_store = lmdb at PATH (when auto); \"redis://host:port[/db][?stream=NAME]\": cluster mode",
      false, set_field<&Config::transport_url>, get_field<&Config::transport_url>},
+    {"transport_password", "TRANSPORT_PASSWORD", "--transport-password", K::String, "", 0, 0, nullptr,
+     "password of the redis:// transport (Redis AUTH); overrides one written in transport_url",
+     true, set_field<&Config::transport_password>, get_field<&Config::transport_password>},
     {"max_body_size", "MAX_BODY_SIZE", "--max-body-size", K::Size, "1M", 1 * KiB, 1 * GiB, nullptr,
      "largest publish request body in bytes (413 beyond)",
      false, set_field<&Config::max_body_size>, get_field<&Config::max_body_size>},

@@ -168,7 +168,7 @@ void test_table_names(void**)
         "cors_allowed_origins", "publish_allowed_origins", "use_forwarded_headers", "debug",
         "demo", "subscriptions", "cookie_name", "heartbeat_interval", "dispatch_timeout",
         "write_timeout", "read_timeout", "history_size", "history_max_age",
-        "history_store", "history_path", "history_sync", "history_max_bytes", "transport_url", "max_body_size", "max_header_size", "max_topics",
+        "history_store", "history_path", "history_sync", "history_max_bytes", "transport_url", "transport_password", "max_body_size", "max_header_size", "max_topics",
         "max_topic_length", "max_queued_bytes", "max_connections", "metrics", "metrics_addr", "metrics_login",
         "metrics_password", "log_level"};
     const auto names = config_key_names();
@@ -194,7 +194,7 @@ void test_every_config_field_has_a_key(void**)
     // Config without a key in config_table (and so without a way to set it) fails here.
     // After adding the key, update this size.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-    constexpr std::size_t expected_size = 624;
+    constexpr std::size_t expected_size = 656;
     if (sizeof(Config) != expected_size) {
         print_error("sizeof(Config) is %zu, not %zu: did a field get added without a key in "
                     "src/config/config_table.cpp?\n", sizeof(Config), expected_size);

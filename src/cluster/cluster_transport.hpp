@@ -1,0 +1,117 @@
+// ClusterTransport: the Redis transport that lets several hubs share updates, history and
+// presence (issue 9). Narrow on purpose: the hub sees updates in, updates out, presence.
+#pragma once
+#include <event2/event_struct.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/cluster_settings.hpp"
+#include "core/update.hpp"
+#include "util/result.hpp"
+
+struct event_base;
+
+namespace mercure {
+
+class Logger;
+class RedisConnection;
+
+// Every publish on any node is appended to one Redis stream (XADD MAXLEN ~); every node reads
+// the stream on a connection of its own (XREAD BLOCK from the last entry it saw) and hands each
+// entry to the hub, which stores it in its local history and delivers it. So every node sees
+// every update once, in the stream's order, and the publishing node delivers only what it reads
+// back. A lost connection is retried with back-off and reading resumes after the last entry
+// seen, so no entry still in the stream is skipped.
+//
+// Presence: each node keeps its subscriptions in the hash "<stream>:node:<node id>" and its
+// liveness in the sorted set "<stream>:nodes" (score: expiry time in ms), both refreshed every
+// third of presence_ttl, so a dead node's subscriptions disappear within presence_ttl.
+class ClusterTransport {
+public:
+    struct Handlers {
+        // One stream entry, in stream order. May publish or close connections (it delivers).
+        std::function<void(Update update, const std::string& entry_id)> on_entry;
+        // The transport became usable (both connections ready, stream position known) or not.
+        std::function<void(bool up, const std::string& reason)> on_state;
+    };
+    struct Counters {
+        std::uint64_t xadd_total = 0;
+        std::uint64_t xadd_failed_total = 0;
+        std::uint64_t entries_read_total = 0;
+        std::uint64_t reconnects_total = 0;
+    };
+
+    ClusterTransport(event_base* base, ClusterSettings settings, std::size_t history_size, std::string node_id,
+                     Logger& logger, Handlers handlers);
+    ~ClusterTransport();
+    ClusterTransport(const ClusterTransport&) = delete;
+    ClusterTransport& operator=(const ClusterTransport&) = delete;
+
+    // Blocking, before serving: connects with the timeout and loads the stream's newest
+    // history_size entries (oldest first, through on_entry), so Last-Event-ID works for updates
+    // published before this node started. Fails with a one-line reason when Redis is unreachable.
+    Status bootstrap();
+    // Opens the two asynchronous connections; reading starts after the bootstrapped position
+    // (or bootstraps asynchronously first when bootstrap() failed).
+    void start();
+    bool up() const { return up_; }
+    const std::string& down_reason() const { return down_reason_; }
+    const ClusterSettings& settings() const { return settings_; }
+    const std::string& node_id() const { return node_id_; }
+    Counters counters() const;
+
+    // Appends an update to the stream; `done` gets the entry id, or why it was not appended
+    // (called later, never from inside publish()). Returns false (and never calls `done`)
+    // when the transport is down.
+    bool publish(const Update& update, std::function<void(Result<std::string>)> done);
+
+    // Presence of this node's subscriptions (an encoded PresenceRecord per subscription).
+    void presence_add(const std::string& subscription_id, std::string record);
+    void presence_remove(const std::string& subscription_id);
+    // Every live node's presence records; `done` is called later. False when down.
+    bool list_presence(std::function<void(Result<std::vector<std::string>>)> done);
+    // Blocking, at a clean stop: removes this node's presence at once (bounded by the timeout).
+    void withdraw();
+
+private:
+    struct Lister;
+    void reader_ready();
+    void commands_ready();
+    void connection_down(const std::string& name, const std::string& reason, bool was_ready);
+    void read_next();
+    void feed(const void* entries_reply, bool newest_first);
+    void sync_presence();
+    void refresh_presence();
+    void update_state(const std::string& reason);
+    static void on_refresh(int, short, void* arg);
+    std::int64_t expiry_ms() const;
+
+    ClusterSettings settings_;
+    std::size_t history_size_;
+    std::string node_id_;
+    Logger& logger_;
+    Handlers handlers_;
+    std::string nodes_key_;
+    std::string node_key_;
+    std::string max_len_text_;
+    std::unique_ptr<RedisConnection> commands_;
+    std::unique_ptr<RedisConnection> reader_;
+    std::string last_id_ = "0-0";   // the newest entry seen: reading resumes after it
+    bool bootstrapped_ = false;      // last_id_ is the stream's position, not a guess
+    bool reading_ = false;           // an XREAD is outstanding
+    bool up_ = false;
+    bool destroying_ = false;
+    std::string down_reason_ = "connecting to Redis";
+    Counters counters_;
+    std::unordered_map<std::string, std::string> presence_;  // subscription id -> record
+    std::unordered_map<std::string, unsigned> failures_;     // connection name -> failed attempts in a row
+    struct event refresh_timer_;
+};
+
+} // namespace mercure
