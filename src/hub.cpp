@@ -27,10 +27,12 @@ constexpr std::chrono::seconds drain_limit{5};
 // Connections the operational endpoints on metrics_addr may hold at once (probes, scrapers).
 constexpr std::size_t max_admin_connections = 64;
 
-// Threads writing a large fan-out: one per core (the loop's own thread is one of them).
-// TODO(workers): a config key once the key table is free to change.
-unsigned fanout_threads()
+// Threads writing a large fan-out (the loop's own thread is one of them): `workers`, or one
+// per core.
+unsigned fanout_threads(const Config& config)
 {
+    if (config.workers > 0)
+        return static_cast<unsigned>(config.workers);
     return std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
 }
 
@@ -190,7 +192,7 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
       logger_(logger),
       limits_(limits_from(config_)),
       heartbeats_(base, config_.heartbeat_interval),
-      output_(base, heartbeats_, fanout_threads()),
+      output_(base, heartbeats_, fanout_threads(config_)),
       stream_opening_(make_frame(":\n"))
 {
     event_assign(&reaper_, base, -1, 0, &Hub::on_reap, this);
@@ -366,6 +368,7 @@ void Hub::reload()
     publisher_tokens_.clear();   // tokens verified with the old keys must be checked again
     subscriber_tokens_.clear();
     heartbeats_.set_interval(config_.heartbeat_interval);
+    output_.set_threads(fanout_threads(config_));
     history_->set_limits(config_.history_size, config_.history_max_age.count());
     history_->set_max_bytes(config_.history_max_bytes);
     report_history_error();

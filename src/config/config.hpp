@@ -60,6 +60,9 @@ struct Config {
     std::size_t max_queued_bytes = 4 << 20;      // bytes queued for one subscriber
     std::size_t max_connections = 100000;        // open client connections
 
+    // Threads that write a large fan-out (the event loop's own included); 0: one per core.
+    std::size_t workers = 0;
+
     // Prometheus metrics: /metrics on the main listener, or on metrics_addr when set.
     bool metrics = false;
     std::string metrics_addr;
