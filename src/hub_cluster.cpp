@@ -31,10 +31,12 @@ Status Hub::start_cluster()
             ++metrics_.cluster.reconnects_total;
         metrics_.cluster.was_up = metrics_.cluster.was_up || up;
         if (up)
-            logger_.log(LogLevel::Notice, "Cluster transport up: publishing and reading the Redis stream",
+            logger_.log(LogLevel::Notice, LogEvent::ClusterUp,
+                        "Cluster transport up: publishing and reading the Redis stream",
                         {{"MERCURE_SUBSCRIBERS", std::to_string(registry_.size())}});
         else
-            logger_.log(LogLevel::Error, "Cluster transport down: publishes answer 503 until Redis is back",
+            logger_.log(LogLevel::Error, LogEvent::ClusterDown,
+                        "Cluster transport down: publishes answer 503 until Redis is back",
                         {{"REASON", reason}});
     };
     cluster_ = std::make_unique<ClusterTransport>(base_.get(), *settings, config_.history_size, node, logger_,

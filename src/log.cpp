@@ -116,6 +116,8 @@ std::string_view log_message_id(LogEvent event)
     case LogEvent::ConfigReloaded: return "d3f0aed3bb6b4b5c8f931a9ab27a68e3";
     case LogEvent::ConfigReloadFailed: return "daf1fb79412b46e890d8fe153e3fb1a0";
     case LogEvent::SlowSubscriberDropped: return "6552b0e83e11444c89ef44abd5131407";
+    case LogEvent::ClusterUp: return "18a024b9bf49433ab1001c4390b38c87";
+    case LogEvent::ClusterDown: return "d5564322eda4477983b618bbcaac3744";
     case LogEvent::Count_: break;
     }
     return "";

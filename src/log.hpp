@@ -29,6 +29,8 @@ enum class LogEvent {
     ConfigReloaded,
     ConfigReloadFailed,
     SlowSubscriberDropped,
+    ClusterUp,
+    ClusterDown,
     Count_
 };
 
