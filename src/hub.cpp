@@ -261,7 +261,8 @@ Status Hub::listen()
 
 Status Hub::listen_admin()
 {
-    if (!config_.metrics || config_.metrics_addr.empty())
+    // Bound whenever set, metrics on or not: health probes belong here (docs/security.md).
+    if (config_.metrics_addr.empty())
         return Ok{};
     auto bound = Listener::bind(base_.get(), config_.metrics_addr, admin_acceptor_);
     if (!bound)

@@ -71,7 +71,9 @@ int main(int argc, char** argv)
     }
     // A token signed with another key: every publish with it must be refused (401).
     const std::string bad_token = overload::mint_publisher_token("not-the-hub-key-0123456789abcdef0123456789", error);
-    std::printf("mercure-overload: hub at %s, pid %d%s\n", options.url.c_str(), static_cast<int>(options.pid),
+    std::printf("mercure-overload: hub at %s, pid %d, /healthz probes on %s%s%s\n", options.url.c_str(),
+                static_cast<int>(options.pid), options.admin_host_header.c_str(),
+                options.healthz_on_main_port ? " (the main address)" : " (metrics_addr)",
                 options.quick ? " (quick run)" : "");
     std::fflush(stdout);
 
@@ -88,7 +90,7 @@ int main(int argc, char** argv)
     if (cpu_before >= 0 && cpu_after >= 0)
         figures.hub_cpu_seconds = cpu_after - cpu_before;
     std::string metrics;
-    if (overload::http_get(options, "/metrics", metrics) == 200)
+    if (overload::http_get(options.admin_server, options.admin_host_header, "/metrics", metrics) == 200)
         figures.metrics = select_metrics(metrics);
     if (!options.hub_binary.empty()) {
         figures.hub_alive = hub.alive();

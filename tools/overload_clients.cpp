@@ -401,7 +401,7 @@ void HealthProbe::fire()
     ProbeCounts& h = scenario_.figures().healthz;
     ++h.sent;
     reader_.clear();
-    if (!link_.open(scenario_.options().server, true, 0, error)) {
+    if (!link_.open(scenario_.options().admin_server, true, 0, error)) {
         ++h.refused;
         return;
     }
@@ -410,7 +410,7 @@ void HealthProbe::fire()
 
 void HealthProbe::link_connected(Link& link)
 {
-    link.send("GET /healthz HTTP/1.1\r\nHost: " + scenario_.options().host_header + "\r\nConnection: close\r\n\r\n");
+    link.send("GET /healthz HTTP/1.1\r\nHost: " + scenario_.options().admin_host_header + "\r\nConnection: close\r\n\r\n");
 }
 
 void HealthProbe::tick(std::int64_t now)

@@ -78,7 +78,11 @@ bool HubProcess::start(Options& o, std::string& error)
     }
     dir_ = pattern;
     const int port = free_port();
-    if (port <= 0) {
+    int admin_port = port;
+    // A second, different port for metrics_addr (a few tries: the first one was released).
+    for (int attempt = 0; attempt < 8 && !o.healthz_on_main_port && admin_port == port; ++attempt)
+        admin_port = free_port();
+    if (port <= 0 || admin_port <= 0 || (!o.healthz_on_main_port && admin_port == port)) {
         error = "no free port";
         return false;
     }
@@ -98,6 +102,9 @@ bool HubProcess::start(Options& o, std::string& error)
                << "read_timeout = \"" << milliseconds(o.read_timeout) << "\";\n"
                << "metrics = true;\n"
                << "log_level = \"info\";\n";
+        // The operational endpoints on their own address, with their own connection allowance.
+        if (!o.healthz_on_main_port)
+            config << "metrics_addr = \"127.0.0.1:" << admin_port << "\";\n";
         if (!config) {
             error = "cannot write " + config_path;
             return false;
@@ -129,14 +136,16 @@ bool HubProcess::start(Options& o, std::string& error)
     o.pid = child;
     o.url = "http://127.0.0.1:" + std::to_string(port);
     parse_url(o.url, o.server, o.host_header);
-    // Bounded wait for /healthz: 200 tries, 50 ms apart.
+    parse_url("http://127.0.0.1:" + std::to_string(admin_port), o.admin_server, o.admin_host_header);
+    // Bounded wait for /healthz on both addresses: 200 tries, 50 ms apart.
     for (int attempt = 0; attempt < 200; ++attempt) {
         if (!alive()) {
             error = "the hub exited at start:\n" + slurp(log_path_);
             return false;
         }
         std::string body;
-        if (http_get(o, "/healthz", body) == 200)
+        if (http_get(o.server, o.host_header, "/healthz", body) == 200
+            && http_get(o.admin_server, o.admin_host_header, "/healthz", body) == 200)
             return true;
         ::usleep(50000);
     }
@@ -248,7 +257,7 @@ std::string mint_publisher_token(const std::string& key, std::string& error)
     return *token;
 }
 
-int http_get(const Options& o, const std::string& path, std::string& body)
+int http_get(const sockaddr_in& server, const std::string& host_header, const std::string& path, std::string& body)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -261,8 +270,8 @@ int http_get(const Options& o, const std::string& path, std::string& body)
     };
     int status = 0;
     std::string reply;
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + o.host_header + "\r\nConnection: close\r\n\r\n";
-    if ((::connect(fd, reinterpret_cast<const sockaddr*>(&o.server), sizeof o.server) == 0 || errno == EINPROGRESS)
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host_header + "\r\nConnection: close\r\n\r\n";
+    if ((::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) == 0 || errno == EINPROGRESS)
         && wait_for(POLLOUT) && ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
         ReplyReader reader;
         char buffer[16384];

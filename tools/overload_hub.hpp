@@ -1,5 +1,6 @@
 // mercure-overload's hub under test: a child hub with a temporary config, /proc readings, tokens.
 #pragma once
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -19,8 +20,10 @@ public:
     HubProcess(const HubProcess&) = delete;
     HubProcess& operator=(const HubProcess&) = delete;
 
-    // Writes the config, starts `options.hub_binary`, fills options.server/url/host_header
-    // and waits (10 s at most) for /healthz. False and `error` on failure.
+    // Writes the config (metrics_addr on a second free port unless
+    // options.healthz_on_main_port), starts `options.hub_binary`, fills options.server/url/
+    // host_header and options.admin_server/admin_host_header (the probe address) and waits
+    // (10 s at most) for /healthz on both. False and `error` on failure.
     bool start(Options& options, std::string& error);
     // Stops the hub (if running); returns its exit status (-1 when it was killed or absent).
     int stop();
@@ -55,8 +58,8 @@ double read_process_cpu(pid_t pid);
 // An HS256 publisher token for every topic signed with `key`; empty and `error` on failure.
 std::string mint_publisher_token(const std::string& key, std::string& error);
 
-// Connects to the hub and sends one GET with a 2 s deadline; the status (0 on failure) and
+// Connects to `server` and sends one GET with a 2 s deadline; the status (0 on failure) and
 // the body. Blocking: used before and after the load, not during it.
-int http_get(const Options& options, const std::string& path, std::string& body);
+int http_get(const sockaddr_in& server, const std::string& host_header, const std::string& path, std::string& body);
 
 } // namespace overload

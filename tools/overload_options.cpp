@@ -14,17 +14,20 @@ namespace overload {
 
 namespace {
 
-constexpr const char* usage_text = R"(usage: mercure-overload (--hub PATH | --url http://HOST:PORT --token TOKEN [--pid PID]) [options]
+constexpr const char* usage_text = R"(usage: mercure-overload (--hub PATH | --url http://HOST:PORT --token TOKEN [--pid PID]
+                         [--healthz-url http://HOST:PORT]) [options]
 
 Overloads a Mercure hub and checks that it stays responsive and bounded in memory.
 With --hub it starts that binary itself on a free loopback port with a temporary config
-(the limits below, anonymous subscribers, an in-memory history) and stops it at the end.
+(the limits below, anonymous subscribers, an in-memory history, metrics_addr on a second
+free loopback port) and stops it at the end.
 
 Phases: "connection flood" (well-behaved subscribers close to max_connections, slowloris
 clients, subscribers that never read, and --flood-factor x max_connections attempts in all),
 then "publisher flood" (keep-alive publishers flat out with 4 KiB and 64 KiB bodies, and
 publishers with a bad token). Throughout: GET /healthz every --healthz-interval on a fresh
-connection, a canary publisher and a canary subscriber, the hub's RSS every 100 ms.
+connection to metrics_addr (where load balancers should probe: its connections have their own
+allowance), a canary publisher and a canary subscriber, the hub's RSS every 100 ms.
 
 Exit status: 0 when every criterion holds, 1 when one fails, 2 on a usage error.
 
@@ -32,6 +35,12 @@ hub:
   --hub PATH                 the mercure binary to start
   --url URL --token T        an existing hub and a publisher token for it
   --pid PID                  the existing hub's pid (memory and CPU figures)
+  --healthz-url URL          the existing hub's metrics_addr, for /healthz and /metrics
+                             (without it they go to --url, as with --healthz-on-main-port)
+  --healthz-on-main-port     probe /healthz on the main address (the started hub gets no
+                             metrics_addr); probes refused there at max_connections are
+                             reported but do not fail the run, since those connections
+                             count in max_connections
   --hub-log PATH             keep a copy of the started hub's log there
   --max-connections N        1000      --max-queued-bytes N   262144
   --max-body-size N          131072    --max-header-size N    16384
@@ -48,8 +57,6 @@ bounds:
   --latency-bound-ms MS      100       (p99 of /healthz and of canary publishes)
   --memory-bound-mib MIB     computed from the config (see docs/security.md)
   --max-time S               300
-  --allow-healthz-refusals   /healthz probes refused at max_connections do not fail the run
-                             (the hub counts its /healthz connections in max_connections)
 output:
   --quick                    a short run for CI: max_connections 200, 3 s + 5 s
   --json                     also print the figures as one JSON line
@@ -108,6 +115,7 @@ int parse_options(int argc, char** argv, Options& o)
     std::uint32_t pid = 0;
     const std::vector<Flag> flags = {
         {"--hub", &o.hub_binary}, {"--url", &o.url}, {"--token", &o.token}, {"--pid", &pid}, {"--hub-log", &o.hub_log},
+        {"--healthz-url", &o.healthz_url},
         {"--max-connections", &o.max_connections}, {"--max-queued-bytes", &o.max_queued_bytes},
         {"--max-body-size", &o.max_body_size}, {"--max-header-size", &o.max_header_size},
         {"--history-size", &o.history_size}, {"--dispatch-timeout", &o.dispatch_timeout},
@@ -147,8 +155,8 @@ int parse_options(int argc, char** argv, Options& o)
             o.json = true;
             continue;
         }
-        if (arg == "--allow-healthz-refusals") {
-            o.allow_healthz_refusals = true;
+        if (arg == "--healthz-on-main-port") {
+            o.healthz_on_main_port = true;
             continue;
         }
         const Flag* flag = nullptr;
@@ -171,6 +179,19 @@ int parse_options(int argc, char** argv, Options& o)
             return usage_error("--url needs --token (a publisher token for that hub)");
         if (!parse_url(o.url, o.server, o.host_header))
             return usage_error("--url must be http://IPV4:PORT or http://localhost:PORT");
+        if (o.healthz_url.empty()) {
+            o.healthz_on_main_port = true;
+        } else if (o.healthz_on_main_port) {
+            return usage_error("give --healthz-url or --healthz-on-main-port, not both");
+        } else if (!parse_url(o.healthz_url, o.admin_server, o.admin_host_header)) {
+            return usage_error("--healthz-url must be http://IPV4:PORT or http://localhost:PORT");
+        }
+        if (o.healthz_on_main_port) {
+            o.admin_server = o.server;
+            o.admin_host_header = o.host_header;
+        }
+    } else if (!o.healthz_url.empty()) {
+        return usage_error("--healthz-url goes with --url (with --hub the tool sets metrics_addr itself)");
     }
     if (o.max_connections < 50 || o.max_connections > 15000)
         return usage_error("--max-connections must be between 50 and 15000 (one process, 20000 descriptors)");

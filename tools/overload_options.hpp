@@ -14,6 +14,11 @@ struct Options {
     std::string url;
     sockaddr_in server{};
     std::string host_header;
+    // Where /healthz probes (and the final /metrics read) go: the hub's metrics_addr, as a
+    // production load balancer should probe, or the main address with --healthz-on-main-port.
+    std::string healthz_url;   // of an existing hub (--healthz-url); empty: the main address
+    sockaddr_in admin_server{};
+    std::string admin_host_header;
     pid_t pid = 0;             // of an existing hub (memory figures need it)
     std::string token;         // publisher token for an existing hub
     std::string hub_log;       // where to copy the started hub's log (empty: nowhere)
@@ -53,9 +58,11 @@ struct Options {
 
     bool quick = false;
     bool json = false;
-    // /healthz probes the hub refused at max_connections (closed without a byte) are reported
-    // but do not fail the run; time-outs and bad answers still do.
-    bool allow_healthz_refusals = false;
+    // Probe /healthz on the main address (the started hub gets no metrics_addr). Connections
+    // there count in max_connections, so probes the hub refuses at the limit (closed without a
+    // byte) are reported but do not fail the run; time-outs and bad answers still do. On
+    // metrics_addr (the default) every refusal fails the run.
+    bool healthz_on_main_port = false;
 
     std::uint32_t slowloris() const { return static_cast<std::uint32_t>(max_connections * slowloris_share); }
     std::uint32_t stalled() const { return static_cast<std::uint32_t>(max_connections * stalled_share); }

@@ -90,6 +90,17 @@ class MetricsTest(HubTestCase):
                 self.assertEqual(conn.getresponse().status, 200)
                 conn.close()
 
+    def test_metrics_addr_serves_probes_without_metrics(self):
+        port = free_port()
+        with Hub({'jwt_key': KEY, 'metrics_addr': '127.0.0.1:%d' % port}):
+            conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+            for path, status in (('/healthz', 200), ('/readyz', 200), ('/metrics', 404)):
+                conn.request('GET', path)
+                response = conn.getresponse()
+                response.read()
+                self.assertEqual(response.status, status, path)
+            conn.close()
+
     def test_readyz_fails_while_draining(self):
         with Hub({'jwt_key': KEY, 'allow_anonymous': True}) as hub:
             with SSEClient(hub, [TOPIC]) as s:

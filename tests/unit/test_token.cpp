@@ -788,6 +788,28 @@ void test_bad_json(void**)
     expect_claims(*v, forge_hmac(EVP_sha256(), secret, " { \"alg\" : \"HS256\" } ", "\n{}\n"));
 }
 
+// json-c parses NaN, Infinity, -Infinity and "1." and writes them back as spelled: a correctly
+// signed token carrying one (here in mercure.payload, which the hub re-emits in subscription
+// events, and elsewhere in the payload) is malformed. RFC 8259 numbers are accepted.
+void test_non_standard_numbers(void**)
+{
+    const auto v = hs256();
+    for (const std::string bad : {"NaN", "Infinity", "-Infinity", "1."}) {
+        for (const std::string& payload :
+             {R"({"mercure":{"payload":)" + bad + "}}", R"({"mercure":{"payload":{"n":[)" + bad + "]}}}",
+              R"({"x":)" + bad + "}", R"({"exp":)" + bad + "}"}) {
+            expect_refusal(*v, hs256_token(payload), TokenRefusal::Malformed);
+        }
+    }
+    for (const std::string good : {"1", "1.5", "-2e3"}) {
+        const TokenClaims direct = expect_claims(*v, hs256_token(R"({"mercure":{"payload":)" + good + "}}"));
+        assert_string_equal(direct.payload_json.c_str(), good.c_str());
+        const TokenClaims nested =
+            expect_claims(*v, hs256_token(R"({"x":)" + good + R"(,"mercure":{"payload":{"n":[)" + good + "]}}}"));
+        assert_string_equal(nested.payload_json.c_str(), (R"({"n":[)" + good + "]}").c_str());
+    }
+}
+
 // ---- create and mint errors ----
 
 void test_create_errors(void**)
@@ -897,6 +919,7 @@ int main()
         cmocka_unit_test(test_wrong_part_count),
         cmocka_unit_test(test_garbage_in_each_part),
         cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_non_standard_numbers),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_mint_errors),
         cmocka_unit_test(test_mint_header),
