@@ -2,6 +2,7 @@
 #include "hub.hpp"
 
 #include <event2/event.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,23 @@ constexpr std::chrono::seconds drain_limit{5};
 
 // Connections the operational endpoints on metrics_addr may hold at once (probes, scrapers).
 constexpr std::size_t max_admin_connections = 64;
+// Descriptors kept free of client connections: the metrics_addr allowance, listeners, the
+// history store, the cluster's Redis connections, the journal stream.
+constexpr std::size_t reserved_descriptors = max_admin_connections + 64;
+
+// max_connections, lowered to what the process's descriptor limit allows: past it accept()
+// fails with EMFILE and clients wait in the backlog instead of being refused at once, and a
+// publisher could not get in until subscribers leave.
+std::size_t connection_limit(const Config& config)
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return config.max_connections;
+    auto descriptors = static_cast<std::size_t>(limit.rlim_cur);
+    std::size_t usable = descriptors > 2 * reserved_descriptors ? descriptors - reserved_descriptors
+                                                                : descriptors / 2;
+    return std::min(config.max_connections, usable);
+}
 
 // Threads writing a large fan-out (the loop's own thread is one of them): `workers`, or one
 // per core.
@@ -195,6 +213,7 @@ Hub::Hub(Config config, Logger& logger, event_base* base)
       output_(base, heartbeats_, fanout_threads(config_)),
       stream_opening_(make_frame(":\n"))
 {
+    apply_connection_limit();
     event_assign(&reaper_, base, -1, 0, &Hub::on_reap, this);
     event_assign(&drain_timer_, base, -1, 0, &Hub::on_drain_timeout, this);
     event_assign(&commit_event_, base, -1, 0, &Hub::on_commit, this);
@@ -370,6 +389,7 @@ void Hub::reload()
     subscriber_tokens_.clear();
     heartbeats_.set_interval(config_.heartbeat_interval);
     output_.set_threads(fanout_threads(config_));
+    apply_connection_limit();
     history_->set_limits(config_.history_size, config_.history_max_age.count());
     history_->set_max_bytes(config_.history_max_bytes);
     report_history_error();
@@ -382,6 +402,15 @@ void Hub::reload()
     notifier_.ready();
 }
 
+void Hub::apply_connection_limit()
+{
+    std::size_t limit = connection_limit(config_);
+    if (limit < config_.max_connections && limit != connection_limit_)
+        logger_.log(LogLevel::Notice, "max_connections lowered to what the descriptor limit (LimitNOFILE) allows",
+                    {{"MERCURE_MAX_CONNECTIONS", std::to_string(limit)}});
+    connection_limit_ = limit;
+}
+
 void Hub::on_accept(int fd, std::string peer)
 {
     accept(fd, std::move(peer), false);
@@ -392,7 +421,7 @@ void Hub::accept(int fd, std::string peer, bool admin)
     // The operational endpoints on metrics_addr have their own small allowance, so a flood of
     // client connections at max_connections never makes a health probe fail.
     bool full = admin ? admin_connections_ >= max_admin_connections
-                      : connections_.size() - admin_connections_ >= config_.max_connections;
+                      : connections_.size() - admin_connections_ >= connection_limit_;
     if (stopping_ || full) {
         ++metrics_.connections_refused_total;
         ::close(fd);

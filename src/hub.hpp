@@ -208,6 +208,8 @@ private:
     MetricsCounters metrics_;
     std::unordered_map<Connection*, ConnectionEntry> connections_;
     std::size_t admin_connections_ = 0;  // of connections_, accepted on metrics_addr
+    std::size_t connection_limit_ = 0;   // max_connections within the descriptor limit
+    void apply_connection_limit();
     std::vector<Connection*> doomed_;
     std::vector<Update> deferred_updates_;  // published by the reaper, outside any fan-out
     std::vector<StoredUpdate> pending_;     // stored, awaiting the group commit

@@ -1,4 +1,6 @@
 // mercure: argv -> Config -> Hub; exit codes; nothing else.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <string>
 #include <variant>
@@ -80,6 +82,11 @@ int main(int argc, char** argv)
         return exit_ok;
     case mercure::Action::Run:
         break;
+    }
+    // Every connection is a descriptor: take the hard limit (systemd's LimitNOFILE= sets both).
+    if (rlimit limit{}; getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
     }
     mercure::Logger logger(log_level_of(invocation.config));
     for (const auto& warning : invocation.warnings)

@@ -472,6 +472,36 @@ class SettingsTest(HubTestCase):
                 self.assertLess(time.monotonic(), deadline, 'hub did not accept again after connections closed')
                 time.sleep(0.05)
 
+    def test_max_connections_lowered_to_the_descriptor_limit(self):
+        class LimitedHub(Hub):  # the hub runs with 300 descriptors, soft and hard
+            def command(self):
+                return ['prlimit', '--nofile=300:300', '--'] + super().command()
+
+        with LimitedHub({'jwt_key': 'k', 'allow_anonymous': True}) as hub:
+            usable = 300 - 128
+            self.assertRegex(hub.stderr_text(), r'max_connections lowered.*max_connections=%d' % usable)
+            socks = []
+            try:
+                for _ in range(usable):
+                    socks.append(socket.create_connection((hub.host, hub.port), timeout=5))
+                # The hub serves up to the lowered limit (a request each proves it; the harness's
+                # own readiness probe may still hold a slot), the next connection is refused.
+                served = 0
+                for s in socks:
+                    try:
+                        s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+                        served += s.recv(64).startswith(b'HTTP/1.1 200')
+                    except OSError:
+                        pass
+                self.assertGreaterEqual(served, usable - 2)
+                t0 = time.monotonic()
+                with self.assertRaises((OSError, http.client.HTTPException)):
+                    hub.get('/healthz', timeout=3)
+                self.assertLess(time.monotonic() - t0, 1.5, 'refused at once, not left in the backlog')
+            finally:
+                for s in socks:
+                    s.close()
+
     def test_max_topics(self):
         with Hub({'jwt_key': 'k', 'allow_anonymous': True, 'max_topics': 3}) as hub:
             with SSEClient(hub, ['a', 'b', 'c']) as s:
