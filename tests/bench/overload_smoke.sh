@@ -11,4 +11,5 @@ set -eu
 : "${MERCURE_BIN:?MERCURE_BIN is not set}"
 : "${MERCURE_OVERLOAD_BIN:?MERCURE_OVERLOAD_BIN is not set}"
 exec "$MERCURE_OVERLOAD_BIN" --hub "$MERCURE_BIN" --quick \
-    --latency-bound-ms 2000 --probe-timeout 5
+    --latency-bound-ms 2000 --probe-timeout 5 \
+    ${MERCURE_OVERLOAD_MEMORY_BOUND_MIB:+--memory-bound-mib "$MERCURE_OVERLOAD_MEMORY_BOUND_MIB"}
