@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/percent_encoding.hpp"
+
 namespace mercure {
 
 namespace {
@@ -30,17 +32,6 @@ std::string_view trim(std::string_view text)
 bool is_token_char(unsigned char c)
 {
     return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 // Splits one line off the front of `rest`, without its CRLF or LF.
@@ -208,7 +199,7 @@ Status ChunkedDecoder::feed(std::string_view& in, std::string& out)
         const char c = in.front();
         switch (state_) {
         case State::Size: {
-            const int digit = hex_digit(c);
+            const int digit = hex_value(c);
             if (digit >= 0) {
                 if (++size_digits_ > 15)
                     return Error{"chunk size too large in the server's response"};

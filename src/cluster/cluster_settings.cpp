@@ -6,6 +6,8 @@
 #include <charconv>
 #include <optional>
 
+#include "util/percent_encoding.hpp"
+
 namespace mercure {
 
 namespace {
@@ -22,36 +24,6 @@ std::optional<std::uint64_t> number(std::string_view text, std::uint64_t min, st
     if (ec != std::errc() || end != text.data() + text.size() || n < min || n > max)
         return std::nullopt;
     return n;
-}
-
-// %XX escapes decoded; nullopt when malformed.
-std::optional<std::string> unescape(std::string_view text)
-{
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        auto hex = [](char c) -> int {
-            if (c >= '0' && c <= '9')
-                return c - '0';
-            if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-            return -1;
-        };
-        if (i + 2 >= text.size())
-            return std::nullopt;
-        int high = hex(text[i + 1]);
-        int low = hex(text[i + 2]);
-        if (high < 0 || low < 0)
-            return std::nullopt;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return out;
 }
 
 } // namespace
@@ -81,9 +53,9 @@ Result<ClusterSettings> parse_cluster_url(std::string_view url)
         std::string_view userinfo = rest.substr(0, at);
         rest = rest.substr(at + 1);
         std::size_t colon = userinfo.find(':');
-        auto user = unescape(userinfo.substr(0, colon));
+        auto user = percent_decode(userinfo.substr(0, colon));
         auto password = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                        : unescape(userinfo.substr(colon + 1));
+                                                        : percent_decode(userinfo.substr(colon + 1));
         if (!user || !password)
             return Error{"malformed percent-encoding in the user or password"};
         if (colon == std::string_view::npos) {
@@ -143,7 +115,7 @@ Result<ClusterSettings> parse_cluster_url(std::string_view url)
             return Error{"invalid " + std::string(name) + " \"" + std::string(value) + "\" (" + std::string(what) + ")"};
         };
         if (name == "stream") {
-            auto stream = unescape(value);
+            auto stream = percent_decode(value);
             if (!stream || stream->empty())
                 return bad("a non-empty key name");
             settings.stream = *stream;

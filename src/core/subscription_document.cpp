@@ -71,22 +71,7 @@ std::string subscriptions_collection_json(std::string_view path, std::string_vie
 
 std::optional<std::string> decode_path_segment(std::string_view segment)
 {
-    std::string out;
-    out.reserve(segment.size());
-    for (std::size_t i = 0; i < segment.size(); ++i) {
-        if (segment[i] != '%') {
-            out.push_back(segment[i]);
-            continue;
-        }
-        if (i + 2 >= segment.size())
-            return std::nullopt;
-        auto decoded = form_decode(segment.substr(i, 3));
-        if (!decoded)
-            return std::nullopt;
-        out += *decoded;
-        i += 2;
-    }
-    return out;
+    return percent_decode(segment);
 }
 
 } // namespace mercure

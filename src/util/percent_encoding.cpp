@@ -5,6 +5,14 @@ namespace mercure {
 
 namespace {
 
+bool is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+} // namespace
+
 int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -16,21 +24,15 @@ int hex_value(char c)
     return -1;
 }
 
-bool is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
+namespace {
 
-} // namespace
-
-std::optional<std::string> form_decode(std::string_view in)
+std::optional<std::string> decode(std::string_view in, bool plus_is_space)
 {
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         char c = in[i];
-        if (c == '+') {
+        if (c == '+' && plus_is_space) {
             out.push_back(' ');
         } else if (c == '%') {
             if (i + 2 >= in.size())
@@ -46,6 +48,18 @@ std::optional<std::string> form_decode(std::string_view in)
         }
     }
     return out;
+}
+
+} // namespace
+
+std::optional<std::string> form_decode(std::string_view in)
+{
+    return decode(in, true);
+}
+
+std::optional<std::string> percent_decode(std::string_view in)
+{
+    return decode(in, false);
 }
 
 std::optional<FormPairs> parse_urlencoded(std::string_view in)

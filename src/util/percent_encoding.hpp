@@ -8,9 +8,16 @@
 
 namespace mercure {
 
+// The value of a hexadecimal digit (either case), or -1.
+int hex_value(char c);
+
 // Decodes one application/x-www-form-urlencoded component: '+' is a space, %XX a byte.
 // Returns nullopt on a malformed escape ("%", "%4", "%G1").
 std::optional<std::string> form_decode(std::string_view in);
+
+// Decodes %XX escapes only ('+' stays '+'), as in URL paths and userinfo.
+// Returns nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view in);
 
 using FormPairs = std::vector<std::pair<std::string, std::string>>;
 
