@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "bench_options.hpp"
+#include "bench_sse.hpp"
 
 namespace bench {
 
@@ -34,23 +35,6 @@ std::int64_t realtime_ns()
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-// application/x-www-form-urlencoded (and query) encoding of one value.
-std::string form_encode(const std::string& text)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
 }
 
 // Case-insensitive search of a header's value in a response head; empty when absent.
@@ -302,7 +286,7 @@ public:
 };
 
 PublisherPool::PublisherPool(event_base* base, const Options& options)
-    : base_(base), options_(options), encoded_topic_(form_encode(options.topic))
+    : base_(base), options_(options), encoded_topic_(percent_encode(options.topic))
 {
 }
 
@@ -339,7 +323,7 @@ std::string PublisherPool::build_request(std::uint32_t tag, std::uint32_t seq)
             + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(body.size())
             + "\r\n\r\n" + body;
     } else {
-        request = "POST /pub?id=" + form_encode(options_.channel) + " HTTP/1.1\r\nHost: " + options_.host_header
+        request = "POST /pub?id=" + percent_encode(options_.channel) + " HTTP/1.1\r\nHost: " + options_.host_header
             + "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n" + data;
     }
     return request;

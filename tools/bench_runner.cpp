@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "bench_publisher.hpp"
+#include "bench_sse.hpp"
 #include "bench_worker.hpp"
 
 namespace bench {
@@ -29,29 +30,11 @@ std::int64_t monotonic_ns()
     return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-// Percent-encodes a query value.
-std::string query_encode(const std::string& text)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
-            || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 // The GET every subscriber sends.
 std::string subscribe_request(const Options& o)
 {
-    const std::string target = o.target == Target::mercure ? o.hub_path + "?topic=" + query_encode(o.topic)
-                                                           : "/sub?id=" + query_encode(o.channel);
+    const std::string target = o.target == Target::mercure ? o.hub_path + "?topic=" + percent_encode(o.topic)
+                                                           : "/sub?id=" + percent_encode(o.channel);
     return "GET " + target + " HTTP/1.1\r\nHost: " + o.host_header + "\r\nAccept: text/event-stream\r\n\r\n";
 }
 

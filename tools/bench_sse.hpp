@@ -7,6 +7,9 @@
 
 namespace bench {
 
+// Percent-encodes a query or form value (every byte outside RFC 3986 "unreserved").
+std::string percent_encode(std::string_view text);
+
 // A streaming decoder kept per subscriber connection, so it is small (the head is buffered
 // only until it is complete, then released). It understands what the two servers under test
 // send: an HTTP/1.x head with status 200, then a body that is either chunked (the hub) or

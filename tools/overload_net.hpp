@@ -100,8 +100,6 @@ private:
     std::string buffer_;
 };
 
-// Percent-encodes a query or form value.
-std::string form_encode(std::string_view text);
 
 // Reads a "http://host:port" URL (IPv4 or "localhost"); false when it is not one.
 bool parse_url(const std::string& url, sockaddr_in& server, std::string& host_header);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "bench_sse.hpp"
 #include "overload_clients.hpp"
 #include "overload_hub.hpp"
 
@@ -30,14 +31,14 @@ Scenario::~Scenario() = default;
 
 std::string Scenario::subscribe_request(const std::string& topic) const
 {
-    return "GET /.well-known/mercure?topic=" + form_encode(topic) + " HTTP/1.1\r\nHost: " + options_.host_header
+    return "GET /.well-known/mercure?topic=" + bench::percent_encode(topic) + " HTTP/1.1\r\nHost: " + options_.host_header
          + "\r\nAccept: text/event-stream\r\n\r\n";
 }
 
 std::string Scenario::publish_request(const std::string& topic, const std::string& data,
                                       const std::string& token) const
 {
-    const std::string body = "topic=" + form_encode(topic) + "&data=" + form_encode(data);
+    const std::string body = "topic=" + bench::percent_encode(topic) + "&data=" + bench::percent_encode(data);
     return "POST /.well-known/mercure HTTP/1.1\r\nHost: " + options_.host_header + "\r\nAuthorization: Bearer "
          + token + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "
          + std::to_string(body.size()) + "\r\n\r\n" + body;
