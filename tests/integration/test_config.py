@@ -482,18 +482,24 @@ class SettingsTest(HubTestCase):
             self.assertRegex(hub.stderr_text(), r'max_connections lowered.*max_connections=%d' % usable)
             socks = []
             try:
-                for _ in range(usable):
-                    socks.append(socket.create_connection((hub.host, hub.port), timeout=5))
-                # The hub serves up to the lowered limit (a request each proves it; the harness's
-                # own readiness probe may still hold a slot), the next connection is refused.
-                served = 0
-                for s in socks:
+                # Exactly the lowered limit of connections is served (each proven by an answered
+                # request; one refused early means the harness's readiness probe still held a
+                # slot for a moment: try again), then the next is refused at once.
+                for _ in range(usable + 20):
+                    if len(socks) == usable:
+                        break
+                    s = socket.create_connection((hub.host, hub.port), timeout=5)
                     try:
                         s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-                        served += s.recv(64).startswith(b'HTTP/1.1 200')
+                        answered = s.recv(64).startswith(b'HTTP/1.1 200')
                     except OSError:
-                        pass
-                self.assertGreaterEqual(served, usable - 2)
+                        answered = False
+                    if answered:
+                        socks.append(s)
+                    else:
+                        s.close()
+                        time.sleep(0.1)
+                self.assertEqual(len(socks), usable)
                 t0 = time.monotonic()
                 with self.assertRaises((OSError, http.client.HTTPException)):
                     hub.get('/healthz', timeout=3)
