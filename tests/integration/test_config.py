@@ -485,7 +485,7 @@ class SettingsTest(HubTestCase):
                 # Exactly the lowered limit of connections is served (each proven by an answered
                 # request; one refused early means the harness's readiness probe still held a
                 # slot for a moment: try again), then the next is refused at once.
-                for _ in range(usable + 20):
+                for _ in range(usable + 40):
                     if len(socks) == usable:
                         break
                     s = socket.create_connection((hub.host, hub.port), timeout=5)
@@ -498,7 +498,7 @@ class SettingsTest(HubTestCase):
                         socks.append(s)
                     else:
                         s.close()
-                        time.sleep(0.1)
+                        time.sleep(0.15)  # a closing connection lingers up to 2 s
                 self.assertEqual(len(socks), usable)
                 t0 = time.monotonic()
                 with self.assertRaises((OSError, http.client.HTTPException)):
