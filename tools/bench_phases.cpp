@@ -1,5 +1,6 @@
 // Bench phases: idle memory, fan-out, throughput, publish rate, publish latency, max connections.
 #include <algorithm>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <optional>
@@ -85,6 +86,61 @@ void Bench::check_publishes(const std::string& phase, const PublisherPool& pool,
         error(phase + ": " + std::to_string(s.failed) + " publishes failed; first error: " + s.first_error);
 }
 
+bool Bench::confirm_subscribed(const std::string& phase, JsonObject& json)
+{
+    // A stream can be open (the response head arrived) before the server delivers to it: a
+    // window measured then sees nothing, and its publishes run at the no-subscriber rate.
+    // The probe's tag is armed here and replaced by the measurement's own arm() afterwards,
+    // which resets the counters: the probe never counts, and late copies are "ignored".
+    const auto started = std::chrono::steady_clock::now();
+    const std::uint32_t tag = new_tag();
+    if (!arm(tag, probe_attempts))
+        return false;
+    PublisherPool pool(base_, options_);
+    if (!pool.open(1, 5)) {
+        error(phase + ": probe publisher: " + pool.stats().first_error);
+        return false;
+    }
+    std::uint64_t open = 0;
+    std::uint64_t missing = 0;
+    std::uint32_t attempts = 0;
+    bool confirmed = false;
+    while (attempts < probe_attempts && !confirmed) {
+        const std::uint32_t attempt = attempts++;
+        pool.publish_one(tag, attempt);
+        run_until([&] { return pool.idle() && round_complete(tag, attempt); }, probe_timeout);
+        const auto& ps = pool.stats();
+        if (ps.failed > 0 || !ps.first_error.empty() || !pool.idle()) {
+            error(phase + ": the probe publish failed: "
+                  + (ps.first_error.empty() ? "no response within " + std::to_string(probe_timeout) + " s" : ps.first_error));
+            return false;
+        }
+        const auto stats = collect();
+        if (!stats)
+            return false;
+        if (stats->disconnects > 0)
+            error(phase + ": " + std::to_string(stats->disconnects)
+                  + " subscriber streams ended before the measurement; first: " + stats->first_error);
+        open = stats->open;
+        // Once a stream receives, it keeps receiving: the latest probe's count is the number
+        // of subscribed streams (an earlier probe may also reach late ones as a replay).
+        const std::uint64_t got = attempt < stats->rounds.size() ? stats->rounds[attempt].count() : 0;
+        missing = open > got ? open - got : 0;
+        confirmed = missing == 0;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    json.set("probe_attempts", attempts).set("probe_unconfirmed", missing);
+    if (confirmed) {
+        say("  probe: all %llu open subscribers receive updates (%u probe publish%s, %.0f ms)\n",
+            static_cast<unsigned long long>(open), attempts, attempts == 1 ? "" : "es", seconds * 1000);
+    } else {
+        warn(phase + ": " + std::to_string(missing) + " of " + std::to_string(open)
+             + " connected subscribers did not receive the probe update (" + std::to_string(attempts)
+             + " publishes, " + std::to_string(static_cast<int>(probe_timeout)) + " s each); measuring anyway");
+    }
+    return confirmed;
+}
+
 void Bench::phase_idle_memory()
 {
     const std::string phase = "idle-memory";
@@ -133,6 +189,7 @@ void Bench::phase_fanout()
         return;
     }
     sleep_for(std::min(options_.settle, 1.0));
+    confirm_subscribed(phase, json);
     const std::uint32_t tag = new_tag();
     arm(tag, rounds);
     PublisherPool pool(base_, options_);
@@ -257,6 +314,7 @@ void Bench::phase_throughput()
     check_connect(phase, outcome, n, json);
     if (outcome.established > 0) {
         sleep_for(std::min(options_.settle, 1.0));
+        confirm_subscribed(phase, json);
         json.set("flat_out", throughput_run("flat-out", outcome.established, 0));
         check_server(phase);
         json.set("paced", throughput_run("paced", outcome.established, options_.rate));
@@ -275,6 +333,8 @@ JsonObject Bench::publish_rate_run(std::uint32_t subscribers)
         check_connect(phase, outcome, subscribers, json);
         established = outcome.established;
         sleep_for(0.5);
+        if (established > 0)
+            confirm_subscribed(phase, json);
     } else {
         json.set("subscribers", 0);
     }
@@ -336,6 +396,7 @@ void Bench::phase_publish_latency()
     check_connect(phase, outcome, n, json);
     if (outcome.established > 0) {
         sleep_for(std::min(options_.settle, 1.0));
+        confirm_subscribed(phase, json);
         const std::uint32_t tag = new_tag();
         arm(tag, options_.latency_publishes);
         PublisherPool pool(base_, options_);
@@ -389,6 +450,7 @@ void Bench::phase_max_connections()
             json.set("rss_per_subscriber", rss);
             say("  server RSS %.1f MiB = %.0f B/subscriber\n", static_cast<double>(after.rss) / 1048576, rss);
         }
+        confirm_subscribed(phase, json);
         const std::uint32_t tag = new_tag();
         arm(tag, 1);
         PublisherPool pool(base_, options_);

@@ -96,6 +96,14 @@ private:
     void check_delivery(const std::string& phase, const WorkerStats& stats, std::uint64_t expected, JsonObject& json);
     void check_publishes(const std::string& phase, const PublisherPool& pool, JsonObject& json);
     void check_server(const std::string& phase);
+    // Before a measured window: publishes a probe update (a tag of its own, which the
+    // measurement, armed afterwards, ignores) and waits until every open subscriber has it,
+    // publishing it again up to probe_attempts times (probe_timeout seconds each). Warns,
+    // naming how many are not receiving, when some never get it; records the outcome in
+    // `json` (probe_attempts, probe_unconfirmed). True when every subscriber is confirmed.
+    bool confirm_subscribed(const std::string& phase, JsonObject& json);
+    static constexpr std::uint32_t probe_attempts = 3;
+    static constexpr double probe_timeout = 5;
 
     void error(const std::string& message);
     void warn(const std::string& message);
