@@ -254,10 +254,15 @@ void Connection::send_frame(const FramePtr& frame)
 {
     if (closed_ || state_ != State::Streaming)
         return;
+    auto [begin, end] = stream_view(*frame);
+    push(frame, begin, end);
+}
+
+std::pair<std::uint32_t, std::uint32_t> Connection::stream_view(const Frame& frame) const
+{
     if (chunked_)
-        push(frame, 0, static_cast<std::uint32_t>(frame->bytes.size()));
-    else
-        push(frame, frame->event_begin, frame->event_end);
+        return {0, static_cast<std::uint32_t>(frame.bytes.size())};
+    return {frame.event_begin, frame.event_end};
 }
 
 void Connection::end_stream(std::string_view reason)
@@ -334,31 +339,29 @@ void Connection::push(FramePtr frame, std::uint32_t begin, std::uint32_t end)
         }
         begin += static_cast<std::uint32_t>(n);
     }
+    if (enqueue(std::move(frame), begin, end) && !staged_)
+        arm_write();  // staged output is written by the batch, which sees this chunk too
+}
+
+bool Connection::enqueue(FramePtr frame, std::uint32_t begin, std::uint32_t end)
+{
     if (queued_bytes_ + (end - begin) > limits_.max_queued_bytes) {
         close("slow client: more than " + std::to_string(limits_.max_queued_bytes) + " bytes queued");
-        return;
+        return false;
     }
     queued_bytes_ += end - begin;
     queue_.push_back(OutChunk{std::move(frame), begin, end});
-    if (!staged_)  // staged output is written by the batch, which sees this chunk too
-        arm_write();
+    return true;
 }
 
 bool Connection::stage_frame(const FramePtr& frame)
 {
     if (closed_ || state_ != State::Streaming)
         return false;
-    std::uint32_t begin = chunked_ ? 0 : frame->event_begin;
-    std::uint32_t end = chunked_ ? static_cast<std::uint32_t>(frame->bytes.size()) : frame->event_end;
-    if (queued_bytes_ + (end - begin) > limits_.max_queued_bytes) {
-        close("slow client: more than " + std::to_string(limits_.max_queued_bytes) + " bytes queued");
-        return false;
-    }
     // Output waiting for writability goes out with the write event, staged output with the batch.
     bool idle = queue_head_ == queue_.size() && !staged_;
-    queued_bytes_ += end - begin;
-    queue_.push_back(OutChunk{frame, begin, end});
-    if (!idle)
+    auto [begin, end] = stream_view(*frame);
+    if (!enqueue(frame, begin, end) || !idle)
         return false;
     staged_ = true;
     return true;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/update.hpp"
@@ -142,6 +143,10 @@ private:
     void process_input();
     void process_requests();
     void push(FramePtr frame, std::uint32_t begin, std::uint32_t end);
+    // Queues bytes of a frame within max_queued_bytes; past it closes ("slow client"), false.
+    bool enqueue(FramePtr frame, std::uint32_t begin, std::uint32_t end);
+    // The bytes of a frame this stream sends: the HTTP chunk, or the bare event (HTTP/1.0).
+    std::pair<std::uint32_t, std::uint32_t> stream_view(const Frame& frame) const;
     void push_bytes(std::string bytes);
     void flush();
     // Drops `written` bytes from the head of the queue.

@@ -37,7 +37,7 @@ OutputBatch::~OutputBatch()
 void OutputBatch::add(SubscriberStream& stream)
 {
     stream.batched_ = true;
-    items_.push_back(Item{&stream, &stream.connection(), {}});
+    items_.push_back(Item{&stream, {}});
     if (!flush_pending_) {
         // Activated now, it runs after the callbacks already due in this loop turn: every
         // update published in the turn is staged by then.
@@ -71,8 +71,9 @@ void OutputBatch::flush()
     auto now = std::chrono::steady_clock::now();
     for (Item& item : items_) {
         item.stream->batched_ = false;
-        item.connection->finish_staged_write(item.outcome);
-        if (!item.connection->closed())
+        Connection& connection = item.stream->connection();
+        connection.finish_staged_write(item.outcome);
+        if (!connection.closed())
             heartbeats_.touch(*item.stream, now);
     }
     items_.clear();
@@ -105,7 +106,7 @@ void OutputBatch::run_share()
             return;
         std::size_t end = std::min(count, begin + block_size);
         for (std::size_t i = begin; i < end; ++i)
-            items_[i].outcome = items_[i].connection->write_staged();
+            items_[i].outcome = items_[i].stream->connection().write_staged();
     }
 }
 

@@ -49,7 +49,6 @@ public:
 private:
     struct Item {
         SubscriberStream* stream;
-        Connection* connection;
         Connection::WriteOutcome outcome;
     };
     static void on_flush(int, short, void* arg);
