@@ -452,7 +452,8 @@ void Hub::on_closed(Connection& connection, std::string_view reason)
         // Closing may happen in the middle of a fan-out: the departure events wait for the
         // reaper, which runs on the next loop turn.
         for (Update& event : subscription_events(stream->subscription(), false))
-            deferred_updates_.push_back(std::move(event));
+            if (!departures_published_)
+                deferred_updates_.push_back(std::move(event));
         bool slow = reason.starts_with("slow client");
         if (slow)
             ++metrics_.slow_subscribers_dropped_total;
@@ -632,8 +633,11 @@ void Hub::stop()
     stopping_ = true;
     notifier_.stopping();
     logger_.log(LogLevel::Notice, LogEvent::Stopping, "Stopping: ending every stream");
+    // This node's subscriptions leave the cluster's list at once, and their departure events
+    // are appended to the stream by Redis (the node's farewell), so closing the streams below
+    // must not publish them a second time.
     if (cluster_)
-        cluster_->withdraw();  // this node's subscriptions leave the cluster's list at once
+        departures_published_ = cluster_->withdraw();
     for (auto& listener : listeners_)
         listener->disable();
     for (auto& listener : admin_listeners_)

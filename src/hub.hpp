@@ -108,6 +108,8 @@ private:
                                      std::string last_event_id, HeaderList headers);
     // Subscription events (subscriptions = true): one private update per selector.
     std::vector<Update> subscription_events(const Subscription& subscription, bool active);
+    // The events themselves, one per selector, without side effects.
+    std::vector<Update> subscription_updates(const Subscription& subscription, bool active);
     void reply(Connection& connection, const HttpRequest& request, int status, std::string_view content_type,
                std::string_view body, HeaderList headers = {});
     void reply_error(Connection& connection, const HttpRequest& request, int status, std::string_view reason,
@@ -219,6 +221,7 @@ private:
     std::vector<Subscriber*> recipients_;  // scratch for dispatch, reused
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;
+    bool departures_published_ = false;  // cluster: the stopping node's farewell is in the stream
     bool store_failing_ = false;  // the last history write failed: not ready
     bool socket_activated_ = false;
     Reloader reloader_;

@@ -39,6 +39,15 @@ Status Hub::start_cluster()
                         "Cluster transport down: publishes answer 503 until Redis is back",
                         {{"REASON", reason}});
     };
+    handlers.on_rejoined = [this] {
+        ++metrics_.cluster.rejoins_total;
+        // Another node published departures for every subscription here: announce them again.
+        for (auto& [connection, state] : connections_)
+            if (state.stream)
+                for (Update& event : subscription_events(state.stream->subscription(), true))
+                    cluster_publish(std::move(event), std::nullopt);
+    };
+    handlers.on_reaped = [this](std::uint64_t nodes, std::uint64_t) { metrics_.cluster.nodes_reaped_total += nodes; };
     cluster_ = std::make_unique<ClusterTransport>(base_.get(), *settings, config_.history_size, node, logger_,
                                                   std::move(handlers));
     metrics_.cluster.enabled = true;
@@ -123,7 +132,8 @@ void Hub::cluster_presence(const Subscription& subscription, bool active)
     record.payload_json = subscription.payload_json;
     for (const SelectorPtr& selector : subscription.selectors)
         record.topics.push_back(selector->text());
-    cluster_->presence_add(subscription.id, encode_presence(record));
+    cluster_->presence_add(subscription.id, encode_presence(record),
+                           encode_farewell(subscription_updates(subscription, false)));
 }
 
 void Hub::serve_cluster_subscriptions(Connection& connection, const HttpRequest& request,

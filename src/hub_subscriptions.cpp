@@ -31,11 +31,16 @@ bool etag_matches(std::string_view header, std::string_view tag)
 
 std::vector<Update> Hub::subscription_events(const Subscription& subscription, bool active)
 {
-    std::vector<Update> events;
     if (!config_.subscriptions)
-        return events;
+        return {};
     // Every subscription starts and ends here, so presence in the cluster follows it.
     cluster_presence(subscription, active);
+    return subscription_updates(subscription, active);
+}
+
+std::vector<Update> Hub::subscription_updates(const Subscription& subscription, bool active)
+{
+    std::vector<Update> events;
     for (const SelectorPtr& selector : subscription.selectors) {
         Update event;
         event.topics.push_back(subscription_topic(selector->text(), subscription.id));

@@ -75,6 +75,12 @@ std::string render_metrics(const MetricsCounters& c, const MetricsGauges& g, std
                "Cluster stream entries read and delivered by this node.", c.cluster.entries_read_total);
         metric(out, "mercure_cluster_reconnects_total", "counter",
                "Times the cluster transport came back after losing Redis.", c.cluster.reconnects_total);
+        metric(out, "mercure_cluster_nodes_reaped_total", "counter",
+               "Dead nodes this node removed, publishing their subscribers' departures.",
+               c.cluster.nodes_reaped_total);
+        metric(out, "mercure_cluster_rejoins_total", "counter",
+               "Times this node found its presence expired and announced its subscriptions again.",
+               c.cluster.rejoins_total);
     }
     out += "# HELP mercure_auth_refusals_total Requests refused for their credentials, by reason.\n";
     out += "# TYPE mercure_auth_refusals_total counter\n";

@@ -23,6 +23,8 @@ struct ClusterMetrics {
     std::uint64_t append_failures_total = 0; // XADDs refused or unanswered
     std::uint64_t entries_read_total = 0;    // stream entries read and delivered locally
     std::uint64_t reconnects_total = 0;      // times the transport came back after a loss
+    std::uint64_t nodes_reaped_total = 0;    // dead nodes whose departures this node published
+    std::uint64_t rejoins_total = 0;         // times this node found itself reaped and re-announced
 };
 
 // Monotonic counters, updated on the event loop (single-threaded).

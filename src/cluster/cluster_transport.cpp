@@ -20,6 +20,55 @@ namespace {
 constexpr int read_batch = 1000;
 // Fields per HSET when the whole presence hash is rewritten after a reconnection.
 constexpr std::size_t presence_batch = 500;
+// Dead nodes one reaper run handles (each costs the script one XADD per departure).
+constexpr int reap_batch = 16;
+
+// The reaper, run atomically by Redis: every node whose liveness score has passed is removed
+// from the node set and its farewell events (encode_farewell: "f1" then "<length>:<bytes>"
+// entries whose bytes are "<length>:<bytes>" fields) are appended to the stream, then its
+// hashes are deleted. ZREM inside the script means exactly one node reaps a dead one, and a
+// node that was reaped while alive sees its ZADD answer 1 only after its departures are in the
+// stream, so the arrivals it then publishes again follow them. A node that stops cleanly
+// runs it for itself (ARGV[5]): its subscribers' departures are published in the same way.
+// KEYS: node set, stream. ARGV: now (ms), node key prefix, stream MAXLEN, batch[, node].
+constexpr const char* reaper_script = R"lua(
+local function split(s, from)
+  local out, pos = {}, from
+  while pos <= #s do
+    local colon = string.find(s, ':', pos, true)
+    if not colon then break end
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    if not n then break end
+    out[#out + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return out
+end
+local dead = {ARGV[5]}
+if not ARGV[5] then
+  dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
+end
+local reaped, appended = 0, 0
+for _, node in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], node)
+  reaped = reaped + 1
+  local presence = ARGV[2] .. node
+  local farewell = presence .. ':farewell'
+  for _, value in ipairs(redis.call('HVALS', farewell)) do
+    if string.sub(value, 1, 2) == 'f1' then
+      for _, entry in ipairs(split(value, 3)) do
+        local fields = split(entry, 1)
+        if #fields > 0 and #fields % 2 == 0 then
+          redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+          appended = appended + 1
+        end
+      end
+    end
+  end
+  redis.call('DEL', presence, farewell)
+end
+return {reaped, appended}
+)lua";
 
 std::string reply_text(const redisReply* reply)
 {
@@ -100,6 +149,7 @@ ClusterTransport::ClusterTransport(event_base* base, ClusterSettings settings, s
       handlers_(std::move(handlers)),
       nodes_key_(settings_.stream + ":nodes"),
       node_key_(settings_.stream + ":node:" + node_id_),
+      farewell_key_(node_key_ + ":farewell"),
       max_len_text_(std::to_string(settings_.stream_max_len(history_size)))
 {
     commands_ = std::make_unique<RedisConnection>(
@@ -123,13 +173,6 @@ ClusterTransport::~ClusterTransport()
     event_del(&refresh_timer_);
     reader_.reset();
     commands_.reset();
-}
-
-ClusterTransport::Counters ClusterTransport::counters() const
-{
-    Counters counters = counters_;
-    counters.reconnects_total = commands_->reconnects() + reader_->reconnects();
-    return counters;
 }
 
 std::int64_t ClusterTransport::expiry_ms() const
@@ -282,7 +325,6 @@ void ClusterTransport::feed(const void* entries_reply, bool newest_first)
                         {{"REASON", id + ": " + update.error().message}});
             continue;
         }
-        ++counters_.entries_read_total;
         if (handlers_.on_entry)
             handlers_.on_entry(std::move(*update), id);
     }
@@ -297,44 +339,104 @@ bool ClusterTransport::publish(const Update& update, std::function<void(Result<s
         argv.push_back(std::move(field));
     bool sent = commands_->command(argv, [this, done = std::move(done)](const redisReply* reply) {
         if (reply && reply->type == REDIS_REPLY_STRING) {
-            ++counters_.xadd_total;
             done(std::string(reply->str, reply->len));
             return;
         }
-        ++counters_.xadd_failed_total;
         done(Error{reply_text(reply)});
     });
     return sent;
 }
 
-void ClusterTransport::sync_presence()
+void ClusterTransport::rewrite_presence()
 {
-    // A reconnection may follow a Redis restart that lost the hash: rewrite it whole.
-    commands_->command({"DEL", node_key_}, {});
-    std::vector<std::string> argv{"HSET", node_key_};
-    for (const auto& [id, record] : presence_) {
-        argv.push_back(id);
-        argv.push_back(record);
-        if (argv.size() >= 2 + 2 * presence_batch) {
+    // After a Redis restart that lost them, or a reaper that deleted them: rewrite both whole.
+    commands_->command({"DEL", node_key_, farewell_key_}, {});
+    std::vector<std::string> records{"HSET", node_key_};
+    std::vector<std::string> farewells{"HSET", farewell_key_};
+    auto flush = [this](std::vector<std::string>& argv, bool last) {
+        if (argv.size() > 2 && (last || argv.size() >= 2 + 2 * presence_batch)) {
             commands_->command(argv, {});
             argv.resize(2);
         }
+    };
+    for (const auto& [id, presence] : presence_) {
+        records.push_back(id);
+        records.push_back(presence.record);
+        farewells.push_back(id);
+        farewells.push_back(presence.farewell);
+        flush(records, false);
+        flush(farewells, false);
     }
-    if (argv.size() > 2)
-        commands_->command(argv, {});
+    flush(records, true);
+    flush(farewells, true);
+}
+
+void ClusterTransport::sync_presence()
+{
+    rewrite_presence();
     refresh_presence();
+}
+
+std::vector<std::string> ClusterTransport::reaper_command(const std::string* node) const
+{
+    std::vector<std::string> argv{"EVAL", reaper_script, "2", nodes_key_, settings_.stream, std::to_string(wall_ms()),
+                                  settings_.stream + ":node:", max_len_text_, std::to_string(reap_batch)};
+    if (node)
+        argv.push_back(*node);
+    return argv;
 }
 
 void ClusterTransport::refresh_presence()
 {
-    if (!commands_->ready())
+    if (!commands_->ready() || withdrawn_)
         return;
-    std::string ttl = std::to_string(settings_.presence_ttl.count());
-    commands_->command({"ZADD", nodes_key_, std::to_string(expiry_ms()), node_id_}, {});
-    commands_->command({"PEXPIRE", node_key_, ttl}, {});
-    // Forget nodes whose presence expired (their hashes expire by themselves).
-    commands_->command({"ZREMRANGEBYSCORE", nodes_key_, "-inf", "(" + std::to_string(wall_ms())}, {});
-    commands_->command({"PEXPIRE", nodes_key_, std::to_string(settings_.presence_ttl.count() * 4)}, {});
+    // ZADD answers 1 when this node was not in the set: at its first refresh, after a Redis
+    // restart that lost the set, or because another node reaped it while it could not refresh
+    // (stopped, or cut off from Redis for longer than presence_ttl). The reaper published
+    // departures for its subscribers, so they are written and announced again.
+    commands_->command({"ZADD", nodes_key_, std::to_string(expiry_ms()), node_id_}, [this](const redisReply* reply) {
+        if (!reply || reply->type != REDIS_REPLY_INTEGER)
+            return;
+        bool added = reply->integer == 1;
+        if (added && joined_ && !withdrawn_) {
+            logger_.log(LogLevel::Warning,
+                        "Cluster transport: this node's presence had expired; announcing its " +
+                            std::to_string(presence_.size()) + " subscriptions again",
+                        {{"MERCURE_SUBSCRIBERS", std::to_string(presence_.size())}});
+            rewrite_presence();
+            if (handlers_.on_rejoined)
+                handlers_.on_rejoined();
+        }
+        joined_ = true;
+    });
+    // The hashes outlive the node's score by far, so that a reaper finds them.
+    std::string hashes_ttl = std::to_string(settings_.presence_ttl.count() * 4);
+    commands_->command({"PEXPIRE", node_key_, hashes_ttl}, {});
+    commands_->command({"PEXPIRE", farewell_key_, hashes_ttl}, {});
+    commands_->command(reaper_command(nullptr), [this](const redisReply* reply) { reaped(reply); });
+    commands_->command({"PEXPIRE", nodes_key_, hashes_ttl}, {});
+}
+
+void ClusterTransport::reaped(const void* answer)
+{
+    const auto* reply = static_cast<const redisReply*>(answer);
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        logger_.log(LogLevel::Warning, "Cluster transport: the reaper of dead nodes failed",
+                    {{"REASON", reply_text(reply)}});
+        return;
+    }
+    auto nodes = static_cast<std::uint64_t>(reply->element[0]->integer);
+    auto departures = static_cast<std::uint64_t>(reply->element[1]->integer);
+    if (nodes == 0)
+        return;
+    if (handlers_.on_reaped)
+        handlers_.on_reaped(nodes, departures);
+    logger_.log(LogLevel::Notice,
+                "Cluster transport: " + std::to_string(nodes) + " dead node(s) reaped; " +
+                    std::to_string(departures) + " departure events published for their subscribers",
+                {{"MERCURE_NODES", std::to_string(nodes)}, {"MERCURE_EVENTS", std::to_string(departures)}});
 }
 
 void ClusterTransport::on_refresh(int, short, void* arg)
@@ -346,22 +448,26 @@ void ClusterTransport::on_refresh(int, short, void* arg)
     }
 }
 
-void ClusterTransport::presence_add(const std::string& subscription_id, std::string record)
+void ClusterTransport::presence_add(const std::string& subscription_id, std::string record, std::string farewell)
 {
-    auto [it, added] = presence_.insert_or_assign(subscription_id, std::move(record));
+    if (withdrawn_)
+        return;  // stopping: this node's presence is gone, its departures published
+    auto [it, added] = presence_.insert_or_assign(subscription_id, Presence{std::move(record), std::move(farewell)});
+    (void)added;
     if (!commands_->ready())
         return;  // written by sync_presence() at the next connection
-    commands_->command({"HSET", node_key_, subscription_id, it->second}, {});
-    commands_->command({"PEXPIRE", node_key_, std::to_string(settings_.presence_ttl.count())}, {});
-    (void)added;
+    commands_->command({"HSET", node_key_, subscription_id, it->second.record}, {});
+    commands_->command({"HSET", farewell_key_, subscription_id, it->second.farewell}, {});
 }
 
 void ClusterTransport::presence_remove(const std::string& subscription_id)
 {
     if (presence_.erase(subscription_id) == 0)
         return;
-    if (commands_->ready())
+    if (commands_->ready()) {
         commands_->command({"HDEL", node_key_, subscription_id}, {});
+        commands_->command({"HDEL", farewell_key_, subscription_id}, {});
+    }
 }
 
 // Collects the HGETALL answers of every live node, then answers once.
@@ -415,14 +521,29 @@ bool ClusterTransport::list_presence(std::function<void(Result<std::vector<std::
         });
 }
 
-void ClusterTransport::withdraw()
+bool ClusterTransport::withdraw()
 {
+    withdrawn_ = true;
     presence_.clear();
     auto context = sync_connect(settings_);
-    if (!context)
-        return;
-    sync_command(context->get(), {"DEL", node_key_});
-    sync_command(context->get(), {"ZREM", nodes_key_, node_id_});
+    if (!context) {
+        logger_.log(LogLevel::Warning,
+                    "Cluster transport: cannot withdraw this node's presence; another node will reap it",
+                    {{"REASON", context.error().message}});
+        return false;
+    }
+    SyncReply reply = sync_command(context->get(), reaper_command(&node_id_));
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        logger_.log(LogLevel::Warning,
+                    "Cluster transport: cannot withdraw this node's presence; another node will reap it",
+                    {{"REASON", reply ? reply_text(reply.get()) : std::string((*context)->errstr)}});
+        return false;
+    }
+    logger_.log(LogLevel::Info, "Cluster transport: withdrew this node; " +
+                                    std::to_string(reply->element[1]->integer) + " departure events published",
+                {{"MERCURE_EVENTS", std::to_string(reply->element[1]->integer)}});
+    return true;
 }
 
 } // namespace mercure

@@ -31,7 +31,11 @@ class RedisConnection;
 //
 // Presence: each node keeps its subscriptions in the hash "<stream>:node:<node id>" and its
 // liveness in the sorted set "<stream>:nodes" (score: expiry time in ms), both refreshed every
-// third of presence_ttl, so a dead node's subscriptions disappear within presence_ttl.
+// third of presence_ttl, so a dead node's subscriptions disappear within presence_ttl. Each
+// subscription's departure events are written ahead into "<stream>:node:<id>:farewell"; at
+// every refresh each node runs the reaper (a Lua script, atomic in Redis), which removes the
+// nodes whose liveness expired and appends their farewells to the stream, so subscribers of
+// subscription events on every node see a dead node's subscribers leave, exactly once.
 class ClusterTransport {
 public:
     struct Handlers {
@@ -39,12 +43,11 @@ public:
         std::function<void(Update update, const std::string& entry_id)> on_entry;
         // The transport became usable (both connections ready, stream position known) or not.
         std::function<void(bool up, const std::string& reason)> on_state;
-    };
-    struct Counters {
-        std::uint64_t xadd_total = 0;
-        std::uint64_t xadd_failed_total = 0;
-        std::uint64_t entries_read_total = 0;
-        std::uint64_t reconnects_total = 0;
+        // This node had been reaped while alive (departures of its subscriptions were
+        // published): the hub announces its subscriptions again.
+        std::function<void()> on_rejoined;
+        // This node's reaper removed dead nodes and published their subscribers' departures.
+        std::function<void(std::uint64_t nodes, std::uint64_t departures)> on_reaped;
     };
 
     ClusterTransport(event_base* base, ClusterSettings settings, std::size_t history_size, std::string node_id,
@@ -64,20 +67,23 @@ public:
     const std::string& down_reason() const { return down_reason_; }
     const ClusterSettings& settings() const { return settings_; }
     const std::string& node_id() const { return node_id_; }
-    Counters counters() const;
 
     // Appends an update to the stream; `done` gets the entry id, or why it was not appended
     // (called later, never from inside publish()). Returns false (and never calls `done`)
     // when the transport is down.
     bool publish(const Update& update, std::function<void(Result<std::string>)> done);
 
-    // Presence of this node's subscriptions (an encoded PresenceRecord per subscription).
-    void presence_add(const std::string& subscription_id, std::string record);
+    // Presence of this node's subscriptions: an encoded PresenceRecord, and the departure
+    // events to publish should this node die (encode_farewell).
+    void presence_add(const std::string& subscription_id, std::string record, std::string farewell);
     void presence_remove(const std::string& subscription_id);
     // Every live node's presence records; `done` is called later. False when down.
     bool list_presence(std::function<void(Result<std::vector<std::string>>)> done);
-    // Blocking, at a clean stop: removes this node's presence at once (bounded by the timeout).
-    void withdraw();
+    // Blocking, at a clean stop: removes this node's presence at once and appends the departure
+    // events of its subscriptions to the stream (bounded by the timeout). True when done; false
+    // (logged) when Redis could not be reached, and then another node reaps it later. Presence
+    // changes after it are ignored.
+    bool withdraw();
 
 private:
     struct Lister;
@@ -87,6 +93,10 @@ private:
     void read_next();
     void feed(const void* entries_reply, bool newest_first);
     void sync_presence();
+    void rewrite_presence();
+    void reaped(const void* reply);
+    // The reaper's EVAL: for expired nodes, or for `node` only.
+    std::vector<std::string> reaper_command(const std::string* node) const;
     void refresh_presence();
     void update_state(const std::string& reason);
     static void on_refresh(int, short, void* arg);
@@ -99,6 +109,7 @@ private:
     Handlers handlers_;
     std::string nodes_key_;
     std::string node_key_;
+    std::string farewell_key_;
     std::string max_len_text_;
     std::unique_ptr<RedisConnection> commands_;
     std::unique_ptr<RedisConnection> reader_;
@@ -107,9 +118,14 @@ private:
     bool reading_ = false;           // an XREAD is outstanding
     bool up_ = false;
     bool destroying_ = false;
+    bool joined_ = false;            // this node's ZADD has been answered once
+    bool withdrawn_ = false;         // stopping: presence is no longer kept
     std::string down_reason_ = "connecting to Redis";
-    Counters counters_;
-    std::unordered_map<std::string, std::string> presence_;  // subscription id -> record
+    struct Presence {
+        std::string record;
+        std::string farewell;
+    };
+    std::unordered_map<std::string, Presence> presence_;  // subscription id -> what Redis holds
     std::unordered_map<std::string, unsigned> failures_;     // connection name -> failed attempts in a row
     struct event refresh_timer_;
 };

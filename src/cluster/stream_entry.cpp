@@ -25,6 +25,32 @@ std::pair<std::uint64_t, std::uint64_t> split_id(std::string_view id)
     return {ms, seq};
 }
 
+// "<length>:<bytes>": binary safe, and simple enough for the Redis Lua reaper to split.
+void put_length_prefixed(std::string& out, std::string_view bytes)
+{
+    out += std::to_string(bytes.size());
+    out += ':';
+    out += bytes;
+}
+
+// The strings of a "<length>:<bytes>" sequence, or why it is malformed.
+Result<std::vector<std::string>> split_length_prefixed(std::string_view text, const char* what)
+{
+    std::vector<std::string> parts;
+    while (!text.empty()) {
+        std::size_t colon = text.find(':');
+        if (colon == std::string_view::npos)
+            return Error{std::string("truncated ") + what};
+        std::size_t length = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + colon, length);
+        if (ec != std::errc() || end != text.data() + colon || length > text.size() - colon - 1)
+            return Error{std::string("malformed ") + what};
+        parts.emplace_back(text.substr(colon + 1, length));
+        text.remove_prefix(colon + 1 + length);
+    }
+    return parts;
+}
+
 } // namespace
 
 std::vector<std::string> encode_update_fields(const Update& update)
@@ -92,15 +118,10 @@ Result<Update> decode_update_fields(const std::vector<std::string_view>& fields)
 std::string encode_presence(const PresenceRecord& record)
 {
     std::string out = "p1";
-    auto put = [&](const std::string& s) {
-        out += std::to_string(s.size());
-        out += ':';
-        out += s;
-    };
-    put(record.id);
-    put(record.payload_json);
+    put_length_prefixed(out, record.id);
+    put_length_prefixed(out, record.payload_json);
     for (const std::string& topic : record.topics)
-        put(topic);
+        put_length_prefixed(out, topic);
     return out;
 }
 
@@ -108,26 +129,49 @@ Result<PresenceRecord> decode_presence(std::string_view text)
 {
     if (!text.starts_with("p1"))
         return Error{"unknown presence record version"};
-    text.remove_prefix(2);
-    std::vector<std::string> parts;
-    while (!text.empty()) {
-        std::size_t colon = text.find(':');
-        if (colon == std::string_view::npos)
-            return Error{"truncated presence record"};
-        std::size_t length = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + colon, length);
-        if (ec != std::errc() || end != text.data() + colon || length > text.size() - colon - 1)
-            return Error{"malformed presence record"};
-        parts.emplace_back(text.substr(colon + 1, length));
-        text.remove_prefix(colon + 1 + length);
-    }
-    if (parts.size() < 2)
+    auto parts = split_length_prefixed(text.substr(2), "presence record");
+    if (!parts)
+        return parts.error();
+    if (parts->size() < 2)
         return Error{"presence record without id or payload"};
     PresenceRecord record;
-    record.id = std::move(parts[0]);
-    record.payload_json = std::move(parts[1]);
-    record.topics.assign(std::make_move_iterator(parts.begin() + 2), std::make_move_iterator(parts.end()));
+    record.id = std::move((*parts)[0]);
+    record.payload_json = std::move((*parts)[1]);
+    record.topics.assign(std::make_move_iterator(parts->begin() + 2), std::make_move_iterator(parts->end()));
     return record;
+}
+
+std::string encode_farewell(const std::vector<Update>& departures)
+{
+    std::string out = "f1";
+    for (const Update& departure : departures) {
+        std::string entry;
+        for (const std::string& field : encode_update_fields(departure))
+            put_length_prefixed(entry, field);
+        put_length_prefixed(out, entry);
+    }
+    return out;
+}
+
+Result<std::vector<Update>> decode_farewell(std::string_view text)
+{
+    if (!text.starts_with("f1"))
+        return Error{"unknown farewell version"};
+    auto entries = split_length_prefixed(text.substr(2), "farewell");
+    if (!entries)
+        return entries.error();
+    std::vector<Update> departures;
+    for (const std::string& entry : *entries) {
+        auto fields = split_length_prefixed(entry, "farewell entry");
+        if (!fields)
+            return fields.error();
+        std::vector<std::string_view> views(fields->begin(), fields->end());
+        auto update = decode_update_fields(views);
+        if (!update)
+            return update.error();
+        departures.push_back(std::move(*update));
+    }
+    return departures;
 }
 
 bool stream_id_after(std::string_view a, std::string_view b)

@@ -31,6 +31,13 @@ struct PresenceRecord {
 std::string encode_presence(const PresenceRecord& record);
 Result<PresenceRecord> decode_presence(std::string_view text);
 
+// A subscription's departure events, written ahead into its node's farewell hash so that,
+// should the node die, another node's reaper (a Lua script in Redis) can append them to the
+// stream for it. "f1" then one "<length>:<bytes>" per event, whose bytes are the event's
+// stream fields (encode_update_fields), each again as "<length>:<bytes>".
+std::string encode_farewell(const std::vector<Update>& departures);
+Result<std::vector<Update>> decode_farewell(std::string_view text);
+
 // Redis stream entry ids "<ms>-<seq>" compare numerically; true when a is after b.
 bool stream_id_after(std::string_view a, std::string_view b);
 

@@ -3,7 +3,9 @@
 Each test starts a private redis-server on a free loopback port (owned by the test, so it can
 be killed and restarted), then hubs with transport_url = "redis://127.0.0.1:PORT?stream=...".
 Covered: cross-node delivery (exactly once, same order everywhere), Last-Event-ID across nodes
-and for a node started later, the cluster-wide subscriptions API and subscription events, Redis
+and for a node started later, the cluster-wide subscriptions API and subscription events (a
+dead node's departures published once by a survivor; a node reaped while stopped announces its
+subscriptions again), Redis
 down at start (retry and fail-fast), Redis killed and restarted while a publisher runs (no
 acknowledged update lost, refused ones got 503, subscribers stay connected), and a node killed
 while its subscriber reads (it resumes on another node with Last-Event-ID and loses nothing).
@@ -127,6 +129,16 @@ def wait_until(predicate, timeout, what):
             return
         time.sleep(0.05)
     raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+
+
+def metric_value(hub, name):
+    status, _, body = http_request(hub, 'GET', '/metrics')
+    if status != 200:
+        raise AssertionError('GET /metrics answered %d' % status)
+    for line in body.decode().splitlines():
+        if line.startswith(name + ' '):
+            return float(line.split()[1])
+    raise AssertionError('%s not in /metrics' % name)
 
 
 def ready(hub):
@@ -315,21 +327,95 @@ class ClusterSubscriptionsTest(ClusterTestCase):
         self.assertFalse(gone['active'])
         wait_until(lambda: (subscriber, T1) not in listed(b), 5, 'the closed subscription to leave the list')
 
-    def test_a_dead_nodes_subscriptions_expire(self):
-        a = self.node(subscriptions=True, url_params={'presence_ttl': 3})
-        b = self.node(subscriptions=True, url_params={'presence_ttl': 3})
-        self.sub(a, topics=['https://example.com/on-a'])
+    def watch_events(self, hub):
+        """A subscriber to every subscription event of the cluster; its own arrival is skipped."""
+        watcher = self.sub(hub, topics=['/.well-known/mercure/subscriptions{/topic}{/subscriber}'], token=SUBS_API)
+        own = json.loads(watcher.next_event(5).data)
+        self.assertTrue(own['topic'].startswith('/.well-known/mercure/subscriptions'), own)
+        return watcher
 
-        def topics(hub):
-            status, _, body = http_request(hub, 'GET', HUB_PATH + '/subscriptions',
-                                           headers={'Authorization': 'Bearer ' + SUBS_API})
-            self.assertEqual(status, 200, body)
-            return {s['topic'] for s in json.loads(body)['subscriptions']}
-        wait_until(lambda: 'https://example.com/on-a' in topics(b), 5, 'node B to list node A')
+    def next_about(self, watcher, topic, timeout=8):
+        """The next subscription event about `topic` (others, such as arrivals of watchers, skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = json.loads(watcher.next_event(max(0.1, deadline - time.monotonic())).data)
+            if doc['topic'] == topic:
+                return doc
+
+    def topics(self, hub):
+        status, _, body = http_request(hub, 'GET', HUB_PATH + '/subscriptions',
+                                       headers={'Authorization': 'Bearer ' + SUBS_API})
+        self.assertEqual(status, 200, body)
+        return {s['topic'] for s in json.loads(body)['subscriptions']}
+
+    def test_a_dead_nodes_subscriptions_expire_and_their_departures_are_published(self):
+        a = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        b = self.node(subscriptions=True, url_params={'presence_ttl': 3}, metrics=True)
+        c = self.node(subscriptions=True, url_params={'presence_ttl': 3}, metrics=True)
+        watcher = self.watch_events(b)
+        self.sub(a, topics=['https://example.com/on-a'])
+        arrival = self.next_about(watcher, 'https://example.com/on-a')
+        self.assertTrue(arrival['active'])
+        wait_until(lambda: 'https://example.com/on-a' in self.topics(b), 5, 'node B to list node A')
         a.stop(sig=signal.SIGKILL)
         started = time.monotonic()
-        wait_until(lambda: 'https://example.com/on-a' not in topics(b), 8, "the dead node's subscriptions to expire")
+        # One of the surviving nodes reaps node A and publishes the departure, exactly once.
+        departure = self.next_about(watcher, 'https://example.com/on-a')
+        self.assertEqual(departure['subscriber'], arrival['subscriber'])
+        self.assertFalse(departure['active'])
         self.assertLess(time.monotonic() - started, 6)
+        wait_until(lambda: 'https://example.com/on-a' not in self.topics(b), 3, "the dead node's subscriptions to go")
+        self.assertNotIn('https://example.com/on-a', self.topics(c))
+        with self.assertRaises(SSETimeout):
+            self.next_about(watcher, 'https://example.com/on-a', timeout=2)
+        reaped = sum(metric_value(hub, 'mercure_cluster_nodes_reaped_total') for hub in (b, c))
+        self.assertEqual(reaped, 1)
+        self.assertIn(b'dead node(s) reaped; 1 departure events published',
+                      b.stderr_text().encode() + c.stderr_text().encode())
+
+    def test_a_node_stopping_cleanly_publishes_its_departures_once(self):
+        a = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        b = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        watcher = self.watch_events(b)
+        self.sub(a, topics=['https://example.com/leaving'])
+        arrival = self.next_about(watcher, 'https://example.com/leaving')
+        a.stop()  # SIGTERM: the node withdraws, appending its farewell, then ends its streams
+        departure = self.next_about(watcher, 'https://example.com/leaving')
+        self.assertEqual(departure['subscriber'], arrival['subscriber'])
+        self.assertFalse(departure['active'])
+        self.assertNotIn('https://example.com/leaving', self.topics(b))
+        # Neither the stopping node (its streams' ends) nor a reaper publishes it again.
+        with self.assertRaises(SSETimeout):
+            self.next_about(watcher, 'https://example.com/leaving', timeout=5)
+        self.assertIn('withdrew this node; 1 departure events published', a.stderr_text())
+
+    def test_a_node_reaped_while_alive_announces_its_subscriptions_again(self):
+        a = self.node(subscriptions=True, url_params={'presence_ttl': 3}, metrics=True)
+        b = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        watcher = self.watch_events(b)
+        on_a = self.sub(a, topics=['https://example.com/paused'])
+        arrival = self.next_about(watcher, 'https://example.com/paused')
+        os.kill(a.proc.pid, signal.SIGSTOP)  # alive but silent for longer than presence_ttl
+        try:
+            departure = self.next_about(watcher, 'https://example.com/paused')
+            self.assertFalse(departure['active'])
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        again = self.next_about(watcher, 'https://example.com/paused')
+        self.assertTrue(again['active'])
+        self.assertEqual(again['subscriber'], arrival['subscriber'])
+        wait_until(lambda: 'https://example.com/paused' in self.topics(b), 5, 'node B to list node A again')
+        self.assertEqual(metric_value(a, 'mercure_cluster_rejoins_total'), 1)
+        self.assertIn('presence had expired', a.stderr_text())
+        # Node A's subscriber kept its stream all along and still receives updates.
+        p = Publisher(b)
+        self.addCleanup(p.close)
+        self.publish_ok(p, topic='https://example.com/paused', id='after-pause')
+        self.assertEqual(on_a.next_event(5).id, 'after-pause')
+        # Its normal departure later is published once, by node A itself.
+        on_a.close()
+        gone = self.next_about(watcher, 'https://example.com/paused')
+        self.assertFalse(gone['active'])
 
 
 class RedisFailureTest(ClusterTestCase):

@@ -126,6 +126,42 @@ void test_presence_round_trip(void**)
     assert_false(decode_presence("x13:abc").ok());
 }
 
+void test_farewell_round_trip(void**)
+{
+    Update a;
+    a.id = "urn:uuid:1";
+    a.topics = {"/.well-known/mercure/subscriptions/t/s"};
+    a.data = std::string("{\"active\":false}\n:\0", 19);
+    a.is_private = true;
+    Update b = a;
+    b.id = "urn:uuid:2";
+    b.type = "kind";
+    b.retry = 1500;
+    auto back = decode_farewell(encode_farewell({a, b}));
+    assert_true(back.ok());
+    assert_int_equal(back->size(), 2);
+    assert_true((*back)[0].data == a.data);
+    assert_true((*back)[0].topics == a.topics);
+    assert_true((*back)[0].is_private);
+    assert_string_equal((*back)[1].id.c_str(), "urn:uuid:2");
+    assert_string_equal((*back)[1].type.c_str(), "kind");
+    assert_int_equal(*(*back)[1].retry, 1500);
+    // The exact layout the Redis reaper splits: "f1", then "<length>:<bytes>" per event whose
+    // bytes are "<length>:<bytes>" per stream field.
+    Update c;
+    c.id = "x";
+    c.topics = {"t"};
+    c.data = "d";
+    assert_string_equal(encode_farewell({c}).c_str(), "f118:1:i1:x1:t1:t1:d1:d");
+    auto empty = decode_farewell(encode_farewell({}));
+    assert_true(empty.ok());
+    assert_true(empty->empty());
+    assert_false(decode_farewell("p1").ok());
+    assert_false(decode_farewell("f19:1:i").ok());
+    assert_false(decode_farewell("f14:1:i1").ok());  // an entry whose field is truncated
+    assert_false(decode_farewell("f14:1:ix").ok());  // an entry without topic
+}
+
 void test_stream_ids(void**)
 {
     assert_true(stream_id_after("1700000000001-0", "1700000000000-5"));
@@ -148,6 +184,7 @@ int main()
         cmocka_unit_test(test_update_round_trip),
         cmocka_unit_test(test_update_refusals),
         cmocka_unit_test(test_presence_round_trip),
+        cmocka_unit_test(test_farewell_round_trip),
         cmocka_unit_test(test_stream_ids),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
