@@ -658,7 +658,7 @@ void Hub::stop()
 
 void Hub::finish_if_drained()
 {
-    if (connections_.empty() && doomed_.empty())
+    if (connections_.empty() && doomed_.empty() && cluster_in_flight_ == 0)
         event_base_loopexit(base_.get(), nullptr);
 }
 

@@ -222,6 +222,7 @@ private:
     FramePtr stream_opening_;              // the ":" comment every stream starts with
     bool stopping_ = false;
     bool departures_published_ = false;  // cluster: the stopping node's farewell is in the stream
+    std::size_t cluster_in_flight_ = 0;  // cluster: appends awaiting Redis's answer
     bool store_failing_ = false;  // the last history write failed: not ready
     bool socket_activated_ = false;
     Reloader reloader_;

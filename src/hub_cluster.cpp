@@ -81,6 +81,9 @@ void Hub::cluster_publish(Update update, std::optional<PublishAck> ack)
     std::string topic = update.topics.front();
     std::size_t bytes = update.data.size();
     bool sent = cluster_->publish(update, [this, ack, id, topic, bytes, refuse](Result<std::string> entry) mutable {
+        --cluster_in_flight_;
+        if (stopping_)
+            finish_if_drained();  // a stopping hub waits for its last appends (departures)
         if (!entry) {
             ++metrics_.cluster.append_failures_total;
             logger_.log(LogLevel::Error, "Cluster transport: update not appended to the stream",
@@ -98,7 +101,9 @@ void Hub::cluster_publish(Update update, std::optional<PublishAck> ack)
         logger_.log(LogLevel::Info, LogEvent::UpdatePublished, "Update published",
                     {{"MERCURE_UPDATE_ID", id}, {"MERCURE_TOPIC", topic}, {"REMOTE_ADDR", ack->remote}});
     });
-    if (!sent)
+    if (sent)
+        ++cluster_in_flight_;
+    else
         refuse(ack, cluster_->down_reason());
 }
 

@@ -423,10 +423,17 @@ void ClusterTransport::reaped(const void* answer)
     if (!reply)
         return;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
-        logger_.log(LogLevel::Warning, "Cluster transport: the reaper of dead nodes failed",
-                    {{"REASON", reply_text(reply)}});
+        // A Redis that forbids scripting (some managed offers): dead nodes still leave the
+        // node set, only without departure events.
+        if (++reaper_failures_ == 1 || reaper_failures_ % 100 == 0)
+            logger_.log(LogLevel::Warning,
+                        "Cluster transport: the reaper script failed; dead nodes are removed without "
+                        "publishing their departures",
+                        {{"REASON", reply_text(reply)}});
+        commands_->command({"ZREMRANGEBYSCORE", nodes_key_, "-inf", "(" + std::to_string(wall_ms())}, {});
         return;
     }
+    reaper_failures_ = 0;
     auto nodes = static_cast<std::uint64_t>(reply->element[0]->integer);
     auto departures = static_cast<std::uint64_t>(reply->element[1]->integer);
     if (nodes == 0)
@@ -533,11 +540,13 @@ bool ClusterTransport::withdraw()
         return false;
     }
     SyncReply reply = sync_command(context->get(), reaper_command(&node_id_));
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[1]->type != REDIS_REPLY_INTEGER) {
-        logger_.log(LogLevel::Warning,
-                    "Cluster transport: cannot withdraw this node's presence; another node will reap it",
-                    {{"REASON", reply ? reply_text(reply.get()) : std::string((*context)->errstr)}});
+    if (!reply)
+        return false;  // connection failed mid-way: another node reaps this one
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        // Scripting refused: leave the list without the farewell; the hub publishes the
+        // departures itself as it closes the streams.
+        sync_command(context->get(), {"DEL", node_key_, farewell_key_});
+        sync_command(context->get(), {"ZREM", nodes_key_, node_id_});
         return false;
     }
     logger_.log(LogLevel::Info, "Cluster transport: withdrew this node; " +

@@ -120,6 +120,7 @@ private:
     bool destroying_ = false;
     bool joined_ = false;            // this node's ZADD has been answered once
     bool withdrawn_ = false;         // stopping: presence is no longer kept
+    unsigned reaper_failures_ = 0;   // reaper scripts refused in a row (logged sparingly)
     std::string down_reason_ = "connecting to Redis";
     struct Presence {
         std::string record;

@@ -39,16 +39,17 @@ T1 = 'https://example.com/books/1'
 class Redis:
     """A private redis-server on a free loopback port; persistent (AOF, fsync always) on demand."""
 
-    def __init__(self, persistent=False, port=None):
+    def __init__(self, persistent=False, port=None, extra_args=()):
         self.port = port or free_port()
         self.persistent = persistent
+        self.extra_args = list(extra_args)
         self.dir = tempfile.mkdtemp(prefix='mercure-redis-')
         self.proc = None
 
     def start(self, timeout=10):
         cmd = [REDIS_SERVER, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '',
                '--dir', self.dir, '--daemonize', 'no', '--protected-mode', 'no',
-               '--appendonly', 'yes' if self.persistent else 'no', '--appendfsync', 'always']
+               '--appendonly', 'yes' if self.persistent else 'no', '--appendfsync', 'always'] + self.extra_args
         self.log = open(os.path.join(self.dir, 'redis.log'), 'ab')
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
@@ -372,6 +373,29 @@ class ClusterSubscriptionsTest(ClusterTestCase):
         self.assertEqual(reaped, 1)
         self.assertIn(b'dead node(s) reaped; 1 departure events published',
                       b.stderr_text().encode() + c.stderr_text().encode())
+
+    def test_without_scripting_dead_nodes_still_leave_the_list(self):
+        self.redis.stop()
+        self.redis = Redis(extra_args=['--rename-command', 'EVAL', '']).start()  # as some managed offers
+        self.addCleanup(self.redis.cleanup)
+        a = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        b = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        self.sub(a, topics=['https://example.com/no-lua'])
+        wait_until(lambda: 'https://example.com/no-lua' in self.topics(b), 5, 'node B to list node A')
+        a.stop(sig=signal.SIGKILL)
+        wait_until(lambda: 'https://example.com/no-lua' not in self.topics(b), 8, "the dead node's subscriptions to go")
+        wait_until(lambda: self.redis.command('ZCARD', self.stream + ':nodes') == b':1\r\n', 5,
+                   'the dead node to leave the node set')
+        self.assertEqual(b.stderr_text().count('the reaper script failed'), 1)
+        # A clean stop without scripting: the node leaves the list at once and publishes the
+        # departures itself as it ends its streams.
+        watcher = self.watch_events(b)
+        c = self.node(subscriptions=True, url_params={'presence_ttl': 3})
+        self.sub(c, topics=['https://example.com/no-lua-stop'])
+        self.assertTrue(self.next_about(watcher, 'https://example.com/no-lua-stop')['active'])
+        c.stop()
+        self.assertNotIn('https://example.com/no-lua-stop', self.topics(b))
+        self.assertFalse(self.next_about(watcher, 'https://example.com/no-lua-stop')['active'])
 
     def test_a_node_stopping_cleanly_publishes_its_departures_once(self):
         a = self.node(subscriptions=True, url_params={'presence_ttl': 3})
