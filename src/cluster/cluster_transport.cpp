@@ -337,7 +337,7 @@ bool ClusterTransport::publish(const Update& update, std::function<void(Result<s
     std::vector<std::string> argv{"XADD", settings_.stream, "MAXLEN", "~", max_len_text_, "*"};
     for (std::string& field : encode_update_fields(update))
         argv.push_back(std::move(field));
-    bool sent = commands_->command(argv, [this, done = std::move(done)](const redisReply* reply) {
+    bool sent = commands_->command(argv, [done = std::move(done)](const redisReply* reply) {
         if (reply && reply->type == REDIS_REPLY_STRING) {
             done(std::string(reply->str, reply->len));
             return;
