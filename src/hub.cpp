@@ -60,6 +60,7 @@ ConnectionLimits limits_from(const Config& config)
     limits.request.max_header_size = config.max_header_size;
     limits.request.max_body_size = config.max_body_size;
     limits.max_queued_bytes = config.max_queued_bytes;
+    limits.send_buffer = config.send_buffer;
     limits.read_timeout = config.read_timeout;
     limits.dispatch_timeout = config.dispatch_timeout;
     return limits;

@@ -235,6 +235,28 @@ ProcessMemory read_process_memory(pid_t pid)
     return memory;
 }
 
+std::uint64_t read_send_queues(std::uint16_t port)
+{
+    std::uint64_t total = 0;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::istringstream lines(slurp(table));
+        std::string line;
+        std::getline(lines, line);  // the header
+        while (std::getline(lines, line)) {
+            // "sl local_address rem_address st tx_queue:rx_queue ...", addresses "HEX:PORT".
+            std::istringstream fields(line);
+            std::string slot, local, remote, state, queues;
+            if (!(fields >> slot >> local >> remote >> state >> queues))
+                continue;
+            std::size_t colon = local.rfind(':');
+            if (colon == std::string::npos || std::strtoul(local.c_str() + colon + 1, nullptr, 16) != port)
+                continue;
+            total += std::strtoull(queues.substr(0, queues.find(':')).c_str(), nullptr, 16);
+        }
+    }
+    return total;
+}
+
 double read_process_cpu(pid_t pid)
 {
     if (pid <= 0)

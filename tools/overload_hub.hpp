@@ -49,6 +49,11 @@ struct ProcessMemory {
 };
 ProcessMemory read_process_memory(pid_t pid);
 
+// Bytes the kernel holds in the send queues of the sockets whose local port is `port` (the
+// hub's side of its client connections): the tx_queue column of /proc/net/tcp and tcp6. This
+// memory is in no process's RSS; send_buffer bounds it per subscriber.
+std::uint64_t read_send_queues(std::uint16_t port);
+
 // The first three fields of /proc/loadavg.
 std::string read_load_average();
 

@@ -161,6 +161,7 @@ bool report(const Options& o, const Figures& f, const MemoryBound& bound)
     row("hub RSS idle", fixed(mib(f.rss_idle)) + " MiB");
     row("hub RSS peak (100 ms samples / VmHWM)", fixed(mib(f.rss_peak_sampled)) + " / " + fixed(mib(f.rss_hwm)) + " MiB");
     row("hub RSS after the floods", fixed(mib(f.rss_after)) + " MiB");
+    row("kernel send queues toward clients, peak", fixed(mib(f.send_queues_peak)) + " MiB (in no RSS; see send_buffer)");
     row("memory bound", fixed(mib(bound.total)) + " MiB (" + fixed(mib(bound.per_connection) * 1024, 0)
                             + " KiB per connection)");
     row("hub CPU time", f.hub_cpu_seconds < 0 ? std::string("n/a") : fixed(f.hub_cpu_seconds, 2) + " s in "
@@ -213,6 +214,7 @@ bool report(const Options& o, const Figures& f, const MemoryBound& bound)
             .set("peak_sampled_bytes", f.rss_peak_sampled)
             .set("hwm_bytes", f.rss_hwm)
             .set("after_bytes", f.rss_after)
+            .set("kernel_send_queues_peak_bytes", f.send_queues_peak)
             .set("bound_bytes", bound.total)
             .set("per_connection_bound_bytes", bound.per_connection);
         bench::JsonObject failed;

@@ -61,6 +61,7 @@ struct Figures {
     std::uint64_t rss_hwm = 0;
     std::uint64_t rss_after = 0;
     std::uint64_t rss_samples = 0;
+    std::uint64_t send_queues_peak = 0;  // kernel send queues toward clients, peak of the samples
     double hub_cpu_seconds = -1;
     double seconds = 0;
     bool hub_alive = true;

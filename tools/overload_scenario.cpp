@@ -80,6 +80,8 @@ void Scenario::sample_memory()
     ++figures_->rss_samples;
     figures_->rss_peak_sampled = std::max(figures_->rss_peak_sampled, memory.rss);
     figures_->rss_hwm = std::max(figures_->rss_hwm, memory.hwm);
+    figures_->send_queues_peak =
+        std::max(figures_->send_queues_peak, read_send_queues(ntohs(options_.server.sin_port)));
 }
 
 void Scenario::tick()

@@ -58,6 +58,7 @@ struct Config {
     std::size_t max_topics = 1000;               // topic selectors per request (400 beyond)
     std::size_t max_topic_length = 2048;         // bytes of one topic or selector (400 beyond)
     std::size_t max_queued_bytes = 4 << 20;      // bytes queued for one subscriber
+    std::size_t send_buffer = 64 << 10;          // SO_SNDBUF of subscriber streams; 0: autotuning
     std::size_t max_connections = 100000;        // open client connections
 
     // Threads that write a large fan-out (the event loop's own included); 0: one per core.

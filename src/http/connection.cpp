@@ -242,6 +242,13 @@ void Connection::begin_stream(const HttpRequest& request, const HeaderList& head
     chunked_ = request.minor_version >= 1;
     state_ = State::Streaming;
     std::string().swap(input_);  // a stream never reads another request: free the buffer
+    if (limits_.send_buffer > 0) {
+        // A fixed send buffer turns off the kernel's autotuning for this socket: a subscriber
+        // that stops reading then holds at most about twice this much kernel memory (instead of
+        // up to net.ipv4.tcp_wmem's maximum), and backs up into the bounded, timed queue here.
+        int size = static_cast<int>(limits_.send_buffer);
+        setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
     push_bytes(serialize_stream_head(200, headers, chunked_));
     has_deadline_ = lifetime.count() > 0;
     if (has_deadline_)

@@ -39,6 +39,7 @@ protected:
 struct ConnectionLimits {
     RequestLimits request;
     std::size_t max_queued_bytes = 4 << 20;
+    std::size_t send_buffer = 0;                        // SO_SNDBUF of a stream; 0: the kernel's autotuning
     std::chrono::milliseconds read_timeout{5000};      // to receive a whole request; 0: none
     std::chrono::milliseconds dispatch_timeout{5000};  // for queued output to make progress; 0: none
 };

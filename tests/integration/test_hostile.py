@@ -1232,6 +1232,58 @@ class DispatchTimeoutTest(_SlowCase):
         self.assertIn('no output accepted within the dispatch timeout', self.hub.stderr_text())
 
 
+def hub_send_queue(hub, client_sock):
+    """Bytes the kernel holds in the hub's send queue toward client_sock (/proc/net/tcp)."""
+    client_port = client_sock.getsockname()[1]
+    with open('/proc/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].split(':')[1], 16)
+            remote_port = int(fields[2].split(':')[1], 16)
+            if local_port == hub.port and remote_port == client_port:
+                return int(fields[4].split(':')[0], 16)
+    raise AssertionError('no hub socket toward port %d in /proc/net/tcp' % client_port)
+
+
+class SendBufferTest(HubTestCase):
+    """A subscriber that stops reading holds a bounded amount of kernel memory (send_buffer)."""
+
+    def stalled_queue(self, send_buffer):
+        config = {'jwt_key': KEY, 'allow_anonymous': True, 'dispatch_timeout': '30s', 'max_queued_bytes': '64M'}
+        if send_buffer is not None:
+            config['send_buffer'] = send_buffer
+        with Hub(config) as hub:
+            token = make_token(KEY, publish=['*'])
+            with SSEClient(hub, [SENTINEL]) as witness:
+                stalled = stalled_subscriber(hub, 'https://example.com/hostile/kernel')
+                try:
+                    time.sleep(0.3)
+                    conn = http.client.HTTPConnection(hub.host, hub.port, timeout=10)
+                    for i in range(250):  # 1 MB toward a subscriber that reads nothing
+                        conn.request('POST', HUB_PATH, body='topic=https://example.com/hostile/kernel&data=' + 'k' * 4000,
+                                     headers={'Authorization': 'Bearer ' + token,
+                                              'Content-Type': 'application/x-www-form-urlencoded'})
+                        r = conn.getresponse()
+                        r.read()
+                        self.assertEqual(r.status, 200)
+                    conn.close()
+                    time.sleep(0.3)
+                    queued = hub_send_queue(hub, stalled)
+                    # Others are served all along.
+                    publish(hub, token, {'topic': SENTINEL, 'id': 'after-kernel'}, via='http')
+                    self.assertEqual(witness.next_event(5).id, 'after-kernel')
+                    return queued
+                finally:
+                    stalled.close()
+
+    def test_the_default_send_buffer_bounds_kernel_memory(self):
+        fixed = self.stalled_queue(None)  # the default, 64K: the kernel keeps about twice that
+        self.assertGreater(fixed, 0)
+        self.assertLessEqual(fixed, 192 * 1024)
+        autotuned = self.stalled_queue('0')  # the kernel's autotuning grows it well beyond
+        self.assertGreater(autotuned, 2 * fixed)
+
+
 # ---------------------------------------------------------------------------------------------
 # write_timeout: maximum stream life
 

@@ -169,7 +169,7 @@ void test_table_names(void**)
         "demo", "subscriptions", "cookie_name", "heartbeat_interval", "dispatch_timeout",
         "write_timeout", "read_timeout", "history_size", "history_max_age",
         "history_store", "history_path", "history_sync", "history_max_bytes", "transport_url", "transport_password", "max_body_size", "max_header_size", "max_topics",
-        "max_topic_length", "max_queued_bytes", "max_connections", "workers", "metrics", "metrics_addr", "metrics_login",
+        "max_topic_length", "max_queued_bytes", "send_buffer", "max_connections", "workers", "metrics", "metrics_addr", "metrics_login",
         "metrics_password", "log_level"};
     const auto names = config_key_names();
     assert_int_equal(names.size(), expected.size());
@@ -194,7 +194,7 @@ void test_every_config_field_has_a_key(void**)
     // Config without a key in config_table (and so without a way to set it) fails here.
     // After adding the key, update this size.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-    constexpr std::size_t expected_size = 664;
+    constexpr std::size_t expected_size = 672;
     if (sizeof(Config) != expected_size) {
         print_error("sizeof(Config) is %zu, not %zu: did a field get added without a key in "
                     "src/config/config_table.cpp?\n", sizeof(Config), expected_size);
