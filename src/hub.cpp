@@ -451,9 +451,10 @@ void Hub::on_closed(Connection& connection, std::string_view reason)
         registry_.remove(*stream);
         heartbeats_.remove(*stream);
         // Closing may happen in the middle of a fan-out: the departure events wait for the
-        // reaper, which runs on the next loop turn.
-        for (Update& event : subscription_events(stream->subscription(), false))
-            if (!departures_published_)
+        // reaper, which runs on the next loop turn. A withdrawn cluster node's farewell carried
+        // them already (and its presence is gone).
+        if (!departures_published_)
+            for (Update& event : subscription_events(stream->subscription(), false))
                 deferred_updates_.push_back(std::move(event));
         bool slow = reason.starts_with("slow client");
         if (slow)

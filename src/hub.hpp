@@ -108,6 +108,8 @@ private:
                                      std::string last_event_id, HeaderList headers);
     // Subscription events (subscriptions = true): one private update per selector.
     std::vector<Update> subscription_events(const Subscription& subscription, bool active);
+    // connection_limit_ from max_connections and the descriptor limit (logged when lowered).
+    void apply_connection_limit();
     // The events themselves, one per selector, without side effects.
     std::vector<Update> subscription_updates(const Subscription& subscription, bool active);
     void reply(Connection& connection, const HttpRequest& request, int status, std::string_view content_type,
@@ -211,7 +213,6 @@ private:
     std::unordered_map<Connection*, ConnectionEntry> connections_;
     std::size_t admin_connections_ = 0;  // of connections_, accepted on metrics_addr
     std::size_t connection_limit_ = 0;   // max_connections within the descriptor limit
-    void apply_connection_limit();
     std::vector<Connection*> doomed_;
     std::vector<Update> deferred_updates_;  // published by the reaper, outside any fan-out
     std::vector<StoredUpdate> pending_;     // stored, awaiting the group commit

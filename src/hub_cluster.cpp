@@ -41,7 +41,8 @@ Status Hub::start_cluster()
     };
     handlers.on_rejoined = [this] {
         ++metrics_.cluster.rejoins_total;
-        // Another node published departures for every subscription here: announce them again.
+        // Another node published departures for every subscription here and deleted this
+        // node's presence: subscription_events() adds each again (fresh farewell) and announces it.
         for (auto& [connection, state] : connections_)
             if (state.stream)
                 for (Update& event : subscription_events(state.stream->subscription(), true))

@@ -349,7 +349,7 @@ bool ClusterTransport::publish(const Update& update, std::function<void(Result<s
 
 void ClusterTransport::rewrite_presence()
 {
-    // After a Redis restart that lost them, or a reaper that deleted them: rewrite both whole.
+    // After a reconnection (a restarted Redis may have lost them): rewrite both whole.
     commands_->command({"DEL", node_key_, farewell_key_}, {});
     std::vector<std::string> records{"HSET", node_key_};
     std::vector<std::string> farewells{"HSET", farewell_key_};
@@ -393,7 +393,8 @@ void ClusterTransport::refresh_presence()
     // ZADD answers 1 when this node was not in the set: at its first refresh, after a Redis
     // restart that lost the set, or because another node reaped it while it could not refresh
     // (stopped, or cut off from Redis for longer than presence_ttl). The reaper published
-    // departures for its subscribers, so they are written and announced again.
+    // departures for its subscribers and deleted its hashes: the hub adds and announces them
+    // again (on_rejoined), with farewells of new event ids.
     commands_->command({"ZADD", nodes_key_, std::to_string(expiry_ms()), node_id_}, [this](const redisReply* reply) {
         if (!reply || reply->type != REDIS_REPLY_INTEGER)
             return;
@@ -403,7 +404,6 @@ void ClusterTransport::refresh_presence()
                         "Cluster transport: this node's presence had expired; announcing its " +
                             std::to_string(presence_.size()) + " subscriptions again",
                         {{"MERCURE_SUBSCRIBERS", std::to_string(presence_.size())}});
-            rewrite_presence();
             if (handlers_.on_rejoined)
                 handlers_.on_rejoined();
         }
@@ -459,8 +459,7 @@ void ClusterTransport::presence_add(const std::string& subscription_id, std::str
 {
     if (withdrawn_)
         return;  // stopping: this node's presence is gone, its departures published
-    auto [it, added] = presence_.insert_or_assign(subscription_id, Presence{std::move(record), std::move(farewell)});
-    (void)added;
+    auto it = presence_.insert_or_assign(subscription_id, Presence{std::move(record), std::move(farewell)}).first;
     if (!commands_->ready())
         return;  // written by sync_presence() at the next connection
     commands_->command({"HSET", node_key_, subscription_id, it->second.record}, {});

@@ -44,7 +44,8 @@ public:
         // The transport became usable (both connections ready, stream position known) or not.
         std::function<void(bool up, const std::string& reason)> on_state;
         // This node had been reaped while alive (departures of its subscriptions were
-        // published): the hub announces its subscriptions again.
+        // published, its hashes deleted): the hub adds every subscription again (presence_add)
+        // and announces it.
         std::function<void()> on_rejoined;
         // This node's reaper removed dead nodes and published their subscribers' departures.
         std::function<void(std::uint64_t nodes, std::uint64_t departures)> on_reaped;

@@ -3,16 +3,6 @@
 
 namespace mercure {
 
-namespace {
-
-bool is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-} // namespace
-
 int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -25,6 +15,12 @@ int hex_value(char c)
 }
 
 namespace {
+
+bool is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
 
 std::optional<std::string> decode(std::string_view in, bool plus_is_space)
 {

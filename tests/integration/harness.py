@@ -134,6 +134,15 @@ def http_request(hub, method, path, body=None, headers=None, timeout=5):
         conn.close()
 
 
+def metric(hub, name):
+    """The value of an unlabelled counter or gauge in the hub's /metrics."""
+    text = http_request(hub, 'GET', '/metrics')[2].decode()
+    m = re.search(r'^%s (\d+)$' % re.escape(name), text, re.M)
+    if not m:
+        raise AssertionError('no %s in /metrics:\n%s' % (name, text))
+    return int(m.group(1))
+
+
 def raw_exchange(hub, data, timeout=3, read_until_close=True):
     """Sends raw bytes and returns everything read until the peer closes (or timeout)."""
     s = socket.create_connection((hub.host, hub.port), timeout=timeout)

@@ -25,7 +25,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (HUB_PATH, Hub, HubTestCase, SSEClient, SSETimeout, free_port, http_request,  # noqa: E402
+from harness import (HUB_PATH, Hub, HubTestCase, SSEClient, SSETimeout, free_port, http_request, metric,  # noqa: E402
                      main, make_token, run_hub_command)
 
 REDIS_SERVER = shutil.which('redis-server') or ('/usr/bin/redis-server' if os.path.exists('/usr/bin/redis-server')
@@ -130,16 +130,6 @@ def wait_until(predicate, timeout, what):
             return
         time.sleep(0.05)
     raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
-
-
-def metric_value(hub, name):
-    status, _, body = http_request(hub, 'GET', '/metrics')
-    if status != 200:
-        raise AssertionError('GET /metrics answered %d' % status)
-    for line in body.decode().splitlines():
-        if line.startswith(name + ' '):
-            return float(line.split()[1])
-    raise AssertionError('%s not in /metrics' % name)
 
 
 def ready(hub):
@@ -369,7 +359,7 @@ class ClusterSubscriptionsTest(ClusterTestCase):
         self.assertNotIn('https://example.com/on-a', self.topics(c))
         with self.assertRaises(SSETimeout):
             self.next_about(watcher, 'https://example.com/on-a', timeout=2)
-        reaped = sum(metric_value(hub, 'mercure_cluster_nodes_reaped_total') for hub in (b, c))
+        reaped = sum(metric(hub, 'mercure_cluster_nodes_reaped_total') for hub in (b, c))
         self.assertEqual(reaped, 1)
         self.assertIn(b'dead node(s) reaped; 1 departure events published',
                       b.stderr_text().encode() + c.stderr_text().encode())
@@ -429,7 +419,7 @@ class ClusterSubscriptionsTest(ClusterTestCase):
         self.assertTrue(again['active'])
         self.assertEqual(again['subscriber'], arrival['subscriber'])
         wait_until(lambda: 'https://example.com/paused' in self.topics(b), 5, 'node B to list node A again')
-        self.assertEqual(metric_value(a, 'mercure_cluster_rejoins_total'), 1)
+        self.assertEqual(metric(a, 'mercure_cluster_rejoins_total'), 1)
         self.assertIn('presence had expired', a.stderr_text())
         # Node A's subscriber kept its stream all along and still receives updates.
         p = Publisher(b)

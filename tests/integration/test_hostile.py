@@ -25,7 +25,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (HUB_PATH, Hub, HubTestCase, SSEClient, b64url, claims, free_port,  # noqa: E402
                      gen_ec_key, gen_rsa_key, main, make_token, openssl_sign, parse_response_head,
-                     publish, run_hub_command, sign_jws)
+                     metric, publish, run_hub_command, sign_jws)
 
 KEY = 'hostile-secret-key-0123456789abcdef'
 SENTINEL = 'https://example.com/hostile/sentinel'
@@ -59,14 +59,6 @@ def relabelled_hmac(alg, claim_set, key):
 
 def good_claims(**kw):
     return claims(publish=['*'], subscribe=['*'], **kw)
-
-
-def metric(hub, name):
-    text = hub.get('/metrics')[2].decode()
-    m = re.search(r'^%s (\d+)$' % re.escape(name), text, re.M)
-    if not m:
-        raise AssertionError('no %s in /metrics:\n%s' % (name, text))
-    return int(m.group(1))
 
 
 def wait_for(predicate, timeout=5, what='condition', interval=0.05):
