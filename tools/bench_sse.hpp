@@ -5,10 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "util/percent_encoding.hpp"
+
 namespace bench {
 
-// Percent-encodes a query or form value (every byte outside RFC 3986 "unreserved").
-std::string percent_encode(std::string_view text);
+// Percent-encodes a query or form value: the hub's own encoder (its source file is built into
+// the load generator, which links nothing else of the hub).
+using mercure::percent_encode;
 
 // A streaming decoder kept per subscriber connection, so it is small (the head is buffered
 // only until it is complete, then released). It understands what the two servers under test
